@@ -1,0 +1,107 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// twistlock-init: a Swift host that embeds Lua 5.4 and runs the step files in steps/
+// against a Prisma Cloud Compute console. See README.md for the layout and why each
+// dependency was chosen.
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "twistlock-init",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "twistlock-init", targets: ["twistlock-init"]),
+        .executable(name: "twistlock-console-sim", targets: ["twistlock-console-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.30.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+    ],
+    targets: [
+        // Lua 5.4 from the system (Debian: liblua5.4-dev), plus a header that turns Lua's
+        // macros into inline functions and adds the C trampoline for host primitives.
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        // The one JSON value model: parse, encode (sorted keys), diff.
+        .target(name: "JSONModel", swiftSettings: swift5),
+        // The Lua VM: state, sandbox, limits, the JSON <-> Lua bridge.
+        .target(name: "LuaHost", dependencies: ["CLua", "JSONModel"], swiftSettings: swift5),
+        // Values (load, merge, defaults, validate, secrets) and the step manifest.
+        .target(
+            name: "JobConfig",
+            dependencies: ["JSONModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swift5
+        ),
+        // The simulated console (Hummingbird), faithful to the 34.04 OpenAPI document.
+        .target(
+            name: "ConsoleSimulator",
+            dependencies: [
+                "JSONModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swift5
+        ),
+        // A small Kubernetes API server: discovery, server-side apply, DaemonSet rollout.
+        .target(
+            name: "KubeSimulator",
+            dependencies: [
+                "JSONModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+            ],
+            swiftSettings: swift5
+        ),
+        // The job: primitives exposed to Lua, console and Kubernetes clients, the run loop,
+        // plan capture, redaction and the report.
+        .target(
+            name: "TwistlockInit",
+            dependencies: [
+                "LuaHost", "JobConfig", "JSONModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swift5
+        ),
+        .executableTarget(
+            name: "twistlock-init",
+            dependencies: [
+                "TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
+        .executableTarget(
+            name: "twistlock-console-sim",
+            dependencies: [
+                "ConsoleSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel"], swiftSettings: swift5),
+        .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel"], swiftSettings: swift5),
+        .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel"], swiftSettings: swift5),
+        .testTarget(
+            name: "KubeTests",
+            dependencies: ["KubeSimulator", "TwistlockInit", "JSONModel"],
+            swiftSettings: swift5
+        ),
+        .testTarget(
+            name: "StepTests",
+            dependencies: ["TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig", "JSONModel"],
+            swiftSettings: swift5
+        ),
+    ]
+)
