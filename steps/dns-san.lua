@@ -1,0 +1,57 @@
+-- dns-san: add the console's external host name to the SANs of its certificate
+-- (settings/certs, types.CertSettings.consoleSAN).
+--
+-- The name is `console.externalHost`, else `twistlock.<domain>`.
+-- * Read once (GET settings/certs). When consoleSAN already holds the name (DNS names compare
+--   case-insensitively) nothing is written.
+-- * Otherwise the name is appended, every other SAN kept in its order, and the settings are
+--   POSTed back without caExpiration and defenderOldCAExpiration (read-only dates the console
+--   reports but must not be sent back). The diff shown compares against the read settings
+--   without those two dates, so it shows just the added name.
+
+local fields = require("settings_fields")
+
+local host, key
+local external = fields.lookup(values, "console.externalHost")
+local domain = fields.lookup(values, "domain")
+if external ~= nil and type(external) ~= "string" then
+  error("dns-san: console.externalHost: must be a string", 0)
+end
+if domain ~= nil and type(domain) ~= "string" then
+  error("dns-san: domain: must be a string", 0)
+end
+if external ~= nil and external ~= "" then
+  host, key = external, "console.externalHost"
+elseif domain ~= nil and domain ~= "" then
+  host, key = "twistlock." .. domain, "domain"
+else
+  error("dns-san: neither console.externalHost nor domain is set", 0)
+end
+-- a DNS name (or address): letters, digits, '-', '.', a leading '*.' wildcard; no scheme or port
+if #host > 253 or not string.match(host, "^[%w%*][%w%-%.]*$") or string.find(host, "..", 1, true)
+  or string.sub(host, -1) == "." or string.find(host, "*", 2, true) then
+  error(string.format("dns-san: %s: %q is not a DNS name (no scheme, port or path)", key,
+    key == "domain" and domain or host), 0)
+end
+
+local current = console.get("settings/certs")
+if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+local sans = current.consoleSAN
+if fields.is_null(sans) then sans = {} end
+for _, san in ipairs(sans) do
+  if type(san) == "string" and string.lower(san) == string.lower(host) then
+    log.info("certificate SAN %s already present (%d SANs), unchanged", host, #sans)
+    return
+  end
+end
+
+local before = fields.copy(current)
+before.caExpiration = nil
+before.defenderOldCAExpiration = nil
+local body = fields.copy(before)
+local list = fields.array(sans)
+list[#list + 1] = host
+body.consoleSAN = list
+
+local res = console.post("settings/certs", body, { before = before, object = "certificate settings" })
+log.info("%s certificate SAN %s (now %d SANs)", fields.verb(res, "added", "would add"), host, #list)

@@ -1,0 +1,61 @@
+-- groups: the console groups of `console.groups` ({group, role, authType [oidcGroup]}).
+--
+-- * The console's groups are read once (GET groups); a values group matches the console group
+--   whose groupName (else _id) is its name, so running twice never creates a second group.
+-- * Missing: created (POST groups) with its role and exactly one of
+--   ldapGroup/samlGroup/oauthGroup/oidcGroup true.
+-- * Present with another role or auth flag: updated in place (PUT groups/{id}) on a copy of the
+--   group as the console returned it — its users, permissions and other fields are kept; the
+--   values' auth flag is set true and any other flag that is true is set false.
+-- * Present and equal: nothing is written.
+-- * A role that is not built in is passed on with a warning (consoles have custom roles); a
+--   group the console refuses fails the step naming the group, after the others were done.
+
+local identity = require("identity")
+local fields = require("settings_fields")
+
+local specs, problems, warnings = identity.group_specs(fields.lookup(values, "console.groups"))
+for _, w in ipairs(warnings) do log.warn("%s", w) end
+fields.fail_on(problems, "groups")
+
+local groups = console.get("groups")
+local failures = {}
+
+local function handle(spec)
+  local object = "group " .. spec.name
+  local current = identity.find_group(groups, spec.name)
+  if current == nil then
+    local res = console.post("groups", identity.group_create_body(spec), { object = object })
+    log.info("%s group %s (%s, %s)", fields.verb(res, "created", "would create"),
+      spec.name, spec.role, spec.authType)
+    return
+  end
+  local body = fields.copy(current)
+  local changed = identity.group_update(body, spec)
+  if #changed == 0 then
+    log.info("group %s unchanged (%s, %s)", spec.name, spec.role, spec.authType)
+    return
+  end
+  local id = current._id
+  if type(id) ~= "string" or id == "" then id = spec.name end
+  local res = console.put("groups/" .. identity.path_segment(id), body, { before = current, object = object })
+  log.info("%s group %s (%s)", fields.verb(res, "updated", "would update"), spec.name,
+    fields.describe(body, changed))
+end
+
+for _, spec in ipairs(specs) do
+  local ok, err = pcall(handle, spec)
+  if not ok then
+    local message = tostring(err)
+    if not spec.builtin_role then
+      message = string.format("%s (role %q is not built in: does the console have it?)", message, spec.role)
+    end
+    failures[#failures + 1] = message
+    log.error("group %s: %s", spec.name, message)
+  end
+end
+
+if #failures > 0 then
+  error(string.format("groups: %d of %d groups failed:\n  %s", #failures, #specs,
+    table.concat(failures, "\n  ")), 0)
+end

@@ -1,0 +1,336 @@
+-- Pure logic of the identity steps (users, groups, metrics-user, sso): what the values ask for,
+-- whether they are valid, and how a console object is brought to them in place.
+--
+-- The only function that talks to the console is `password_accepted` (a login as the user);
+-- everything else works on plain tables, so it can be tested with the standalone interpreter.
+
+local fields = require("settings_fields")
+
+local M = {}
+
+M.BUILTIN_ROLES = {
+  "admin", "operator", "auditor", "devSecOps", "vulnerabilityManager", "devOps",
+  "defenderManager", "user", "ci",
+}
+M.USER_AUTH_TYPES = { "basic", "ldap", "oauth", "oidc", "saml" }
+M.GROUP_AUTH_TYPES = { "ldapGroup", "samlGroup", "oauthGroup", "oidcGroup" }
+M.SAML_TYPES = { "okta", "gsuite", "ping", "shibboleth", "azure", "adfs" }
+M.DEFAULT_METRICS_USER = "twistlock-metrics"
+
+local function member(list, v)
+  for _, x in ipairs(list) do
+    if x == v then return true end
+  end
+  return false
+end
+M.member = member
+
+local function nonempty(v)
+  return type(v) == "string" and v ~= ""
+end
+
+--- The metrics user's name (`monitoring.username`, default "twistlock-metrics").
+function M.metrics_username(values_root)
+  local name = fields.lookup(values_root, "monitoring.username")
+  if nonempty(name) then return name end
+  return M.DEFAULT_METRICS_USER
+end
+
+--- Reads and checks `console.additionalUsers`.
+--- Returns specs (`{key, username, password, role, authType, builtin_role}` in values order,
+--- without the entries that name the metrics user), problems and warnings (strings naming keys).
+function M.user_specs(list, metrics_name)
+  local specs, problems, warnings = {}, {}, {}
+  if list == nil then return specs, problems, warnings end
+  if type(list) ~= "table" then
+    problems[1] = "console.additionalUsers: must be a list of {username, password, role, authType}"
+    return specs, problems, warnings
+  end
+  local seen = {}
+  for i, u in ipairs(list) do
+    local key = string.format("console.additionalUsers[%d]", i - 1)
+    if type(u) ~= "table" then
+      problems[#problems + 1] = key .. ": must be a map {username, password, role, authType}"
+    else
+      local username, role = u.username, u.role
+      local auth = u.authType
+      if auth == nil or auth == "" then auth = "basic" end
+      local password = u.password
+      if password == "" then password = nil end
+      local ok = true
+      if not nonempty(username) then
+        problems[#problems + 1] = key .. ".username: required (a non-empty string)"
+        ok = false
+      end
+      if not nonempty(role) then
+        problems[#problems + 1] = key .. ".role: required (a non-empty string), e.g. one of "
+          .. table.concat(M.BUILTIN_ROLES, ", ")
+        ok = false
+      end
+      if type(auth) ~= "string" or not member(M.USER_AUTH_TYPES, auth) then
+        problems[#problems + 1] = string.format("%s.authType: %s is not one of %s",
+          key, fields.show(auth), table.concat(M.USER_AUTH_TYPES, ", "))
+        ok = false
+      elseif password ~= nil and auth ~= "basic" then
+        -- never echo the password itself
+        problems[#problems + 1] = string.format(
+          "%s.password: a password is only meaningful for basic users (authType is %s)", key, auth)
+        ok = false
+      elseif auth == "basic" and password == nil then
+        problems[#problems + 1] = string.format(
+          "%s.password: required for a basic user (in values or the secret file console.additionalUsers.%s.password)",
+          key, nonempty(username) and username or "<username>")
+        ok = false
+      elseif password ~= nil and type(password) ~= "string" then
+        problems[#problems + 1] = key .. ".password: must be a string"
+        ok = false
+      end
+      if ok and seen[username] then
+        problems[#problems + 1] = string.format("%s.username: %q is listed twice (first at %s)",
+          key, username, seen[username])
+        ok = false
+      end
+      if ok then
+        seen[username] = key
+        if username == metrics_name then
+          warnings[#warnings + 1] = string.format(
+            "%s: %q is the metrics user (monitoring.username); the metrics-user step manages it, entry skipped",
+            key, username)
+        else
+          local builtin = member(M.BUILTIN_ROLES, role)
+          if not builtin then
+            warnings[#warnings + 1] = string.format(
+              "%s.role: %q is not a built-in role (%s); passed on as a custom role, which must exist on the console",
+              key, role, table.concat(M.BUILTIN_ROLES, ", "))
+          end
+          specs[#specs + 1] = {
+            key = key, username = username, password = password, role = role,
+            authType = auth, builtin_role = builtin,
+          }
+        end
+      end
+    end
+  end
+  return specs, problems, warnings
+end
+
+--- Reads and checks `console.groups`: specs `{key, name, role, authType}`, problems, warnings.
+function M.group_specs(list)
+  local specs, problems, warnings = {}, {}, {}
+  if list == nil then return specs, problems, warnings end
+  if type(list) ~= "table" then
+    problems[1] = "console.groups: must be a list of {group, role, authType}"
+    return specs, problems, warnings
+  end
+  local seen = {}
+  for i, g in ipairs(list) do
+    local key = string.format("console.groups[%d]", i - 1)
+    if type(g) ~= "table" then
+      problems[#problems + 1] = key .. ": must be a map {group, role, authType}"
+    else
+      local name, role, auth = g.group, g.role, g.authType
+      if auth == nil or auth == "" then auth = "oidcGroup" end
+      local ok = true
+      if not nonempty(name) then
+        problems[#problems + 1] = key .. ".group: required (a non-empty string)"
+        ok = false
+      end
+      if not nonempty(role) then
+        problems[#problems + 1] = key .. ".role: required (a non-empty string)"
+        ok = false
+      end
+      if type(auth) ~= "string" or not member(M.GROUP_AUTH_TYPES, auth) then
+        problems[#problems + 1] = string.format("%s.authType: %s is not one of %s",
+          key, fields.show(auth), table.concat(M.GROUP_AUTH_TYPES, ", "))
+        ok = false
+      end
+      if ok and seen[name] then
+        problems[#problems + 1] = string.format("%s.group: %q is listed twice (first at %s)",
+          key, name, seen[name])
+        ok = false
+      end
+      if ok then
+        seen[name] = key
+        local builtin = member(M.BUILTIN_ROLES, role)
+        if not builtin then
+          warnings[#warnings + 1] = string.format(
+            "%s.role: %q is not a built-in role; passed on as a custom role, which must exist on the console",
+            key, role)
+        end
+        specs[#specs + 1] = { key = key, name = name, role = role, authType = auth, builtin_role = builtin }
+      end
+    end
+  end
+  return specs, problems, warnings
+end
+
+-- values key → identity.SamlSettings field, in the order they are applied and reported.
+M.SAML_FIELDS = {
+  { key = "client_id", field = "audience", required = true },
+  { key = "provider_name", field = "providerAlias" },
+  { key = "provider_type", field = "type", required = true },
+  { key = "issuer_uri", field = "issuer", required = true },
+  { key = "idp_url", field = "url", required = true },
+  { key = "console_url", field = "consoleURL" },
+  { key = "groups", field = "groupAttribute" },
+  { key = "cert", field = "cert", required = true },
+}
+
+--- Reads and checks `sso.*`: a spec mapping SamlSettings field → value (optional fields that
+--- are empty are left out, so they keep what the console has), and problems.
+function M.saml_spec(sso)
+  local spec, problems = {}, {}
+  if type(sso) ~= "table" then
+    return spec, { "sso: must be a map" }
+  end
+  for _, f in ipairs(M.SAML_FIELDS) do
+    local v = sso[f.key]
+    if f.key == "provider_type" and (v == nil or v == "") then v = "shibboleth" end
+    local k = "sso." .. f.key
+    if v ~= nil and type(v) ~= "string" then
+      problems[#problems + 1] = string.format("%s: must be a string (got %s)", k, fields.show(v))
+    elseif f.required and not nonempty(v) then
+      problems[#problems + 1] = k .. ": required when sso.enabled is true"
+    elseif nonempty(v) then
+      spec[f.field] = v
+    end
+  end
+  if spec.type ~= nil and not member(M.SAML_TYPES, spec.type) then
+    problems[#problems + 1] = string.format("sso.provider_type: %q is not one of %s",
+      spec.type, table.concat(M.SAML_TYPES, ", "))
+  end
+  if spec.cert ~= nil and not string.find(spec.cert, "-----BEGIN CERTIFICATE-----", 1, true) then
+    problems[#problems + 1] = "sso.cert: must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
+  end
+  if spec.url ~= nil and not string.match(spec.url, "^https?://") then
+    problems[#problems + 1] = string.format("sso.idp_url: %q is not an http(s) URL", spec.url)
+  end
+  if spec.consoleURL ~= nil and not string.match(spec.consoleURL, "^https?://") then
+    problems[#problems + 1] = string.format("sso.console_url: %q is not an http(s) URL", spec.consoleURL)
+  end
+  return spec, problems
+end
+
+local function normalize_pem(s)
+  return (string.gsub(string.gsub(s, "\r\n", "\n"), "%s+$", ""))
+end
+
+--- Brings SAML settings `obj` (a copy of what the console has) to `spec` in place: enabled,
+--- then each field of the spec. A certificate that differs only in line endings or trailing
+--- whitespace is left as the console has it. Returns the changed field names.
+function M.saml_update(obj, spec)
+  local changed = {}
+  if fields.set(obj, "enabled", true) then changed[#changed + 1] = "enabled" end
+  for _, f in ipairs(M.SAML_FIELDS) do
+    local want = spec[f.field]
+    if want ~= nil then
+      local have = obj[f.field]
+      if f.field == "cert" and type(have) == "string" and normalize_pem(have) == normalize_pem(want) then
+        want = have
+      end
+      if fields.set(obj, f.field, want) then changed[#changed + 1] = f.field end
+    end
+  end
+  return changed
+end
+
+--- Index of a list of console objects by a field (first one wins); null lists are empty.
+function M.index(list, field)
+  local out = {}
+  if fields.is_null(list) or type(list) ~= "table" then return out end
+  for _, o in ipairs(list) do
+    if type(o) == "table" then
+      local k = o[field]
+      if k ~= nil and out[k] == nil then out[k] = o end
+    end
+  end
+  return out
+end
+
+--- The console group for a values group name: by groupName, else by _id.
+function M.find_group(list, name)
+  if fields.is_null(list) or type(list) ~= "table" then return nil end
+  for _, g in ipairs(list) do
+    if type(g) == "table" and g.groupName == name then return g end
+  end
+  for _, g in ipairs(list) do
+    if type(g) == "table" and g._id == name then return g end
+  end
+  return nil
+end
+
+--- What differs between a console user and a spec (role, authType), as "field: have → want".
+function M.user_differences(user, spec)
+  local out = {}
+  if user.role ~= spec.role then
+    out[#out + 1] = string.format("role: %s → %s", tostring(user.role), spec.role)
+  end
+  local have_auth = user.authType
+  if fields.is_null(have_auth) or have_auth == "" then have_auth = "basic" end
+  if have_auth ~= spec.authType then
+    out[#out + 1] = string.format("authType: %s → %s", tostring(user.authType), spec.authType)
+  end
+  return out
+end
+
+--- Sets role and authType of `user` (a copy) in place. Returns the changed field names.
+function M.user_update(user, spec)
+  local assignments = { { field = "role", value = spec.role } }
+  local have_auth = user.authType
+  if fields.is_null(have_auth) or have_auth == "" then have_auth = "basic" end
+  if have_auth ~= spec.authType then
+    assignments[#assignments + 1] = { field = "authType", value = spec.authType }
+  end
+  return fields.apply(user, assignments)
+end
+
+--- The body that creates a user (password only for basic users).
+function M.user_create_body(spec)
+  local body = { username = spec.username, role = spec.role, authType = spec.authType }
+  if spec.authType == "basic" then body.password = spec.password end
+  return body
+end
+
+--- The body that creates a group: name, role and exactly one auth flag.
+function M.group_create_body(spec)
+  local body = { groupName = spec.name, role = spec.role }
+  body[spec.authType] = true
+  return body
+end
+
+--- Brings a console group (a copy) to the spec in place: its role, its auth flag true and any
+--- other auth flag that is true set to false (absent flags stay absent). Returns changed fields.
+function M.group_update(group, spec)
+  local assignments = { { field = "role", value = spec.role } }
+  for _, flag in ipairs(M.GROUP_AUTH_TYPES) do
+    if flag == spec.authType then
+      assignments[#assignments + 1] = { field = flag, value = true }
+    elseif group[flag] == true then
+      assignments[#assignments + 1] = { field = flag, value = false }
+    end
+  end
+  return fields.apply(group, assignments)
+end
+
+--- Percent-encodes a path segment (RFC 3986 unreserved characters kept).
+function M.path_segment(s)
+  return (string.gsub(s, "[^%w%-%._~]", function(c)
+    return string.format("%%%02X", string.byte(c))
+  end))
+end
+
+--- Whether the console accepts `password` for `username`: a login as that user
+--- (POST authenticate without the job's own credentials; it changes nothing on the console).
+--- Returns true (accepted), false (refused: 401/403), or nil and the status when the answer
+--- says neither.
+function M.password_accepted(username, password)
+  local res = console.request {
+    method = "POST", path = "authenticate", auth = false,
+    body = { username = username, password = password },
+  }
+  if res.status >= 200 and res.status < 300 then return true end
+  if res.status == 401 or res.status == 403 then return false end
+  return nil, res.status
+end
+
+return M

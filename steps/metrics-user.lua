@@ -1,0 +1,61 @@
+-- metrics-user: the user Prometheus logs in with to scrape the console's metrics
+-- (`monitoring.enabled`): basic auth, role auditor, name `monitoring.username`
+-- [twistlock-metrics], password `monitoring.password` (values, or the secret file of that name).
+--
+-- * Missing: created (POST users).
+-- * Present: brought back to role auditor and authType basic (PUT users, on a copy of the user
+--   as the console has it, so every other field is kept). The console never returns passwords,
+--   so the password is checked by logging in as the metrics user (POST authenticate without the
+--   job's credentials; it changes nothing): refused → the password is restored too. Nothing is
+--   written when role, authType and password already match, so a second run writes nothing.
+-- * The password never appears in output (the body's password field is masked in diffs).
+
+local identity = require("identity")
+local fields = require("settings_fields")
+
+local ROLE, AUTH = "auditor", "basic"
+local name = identity.metrics_username(values)
+
+local password = fields.lookup(values, "monitoring.password")
+if password == nil or password == "" then
+  password = secret("monitoring.password", { optional = true })
+end
+if type(password) ~= "string" or password == "" then
+  error("metrics-user: monitoring.password: required when monitoring.enabled is true "
+    .. "(in values or the secret file monitoring.password)", 0)
+end
+local username = fields.lookup(values, "monitoring.username")
+if username ~= nil and type(username) ~= "string" then
+  error("metrics-user: monitoring.username: must be a string", 0)
+end
+
+local spec = { username = name, password = password, role = ROLE, authType = AUTH }
+local object = "user " .. name
+local current = identity.index(console.get("users"), "username")[name]
+
+if current == nil then
+  local res = console.post("users", identity.user_create_body(spec),
+    { object = object, sensitive = { "password" } })
+  log.info("%s metrics user %s (%s, %s)", fields.verb(res, "created", "would create"), name, ROLE, AUTH)
+  return
+end
+
+local body = fields.copy(current)
+local changed = identity.user_update(body, spec)
+local reason = table.concat(identity.user_differences(current, spec), ", ")
+if #changed == 0 then
+  local accepted, status = identity.password_accepted(name, password)
+  if accepted == nil then
+    log.warn("metrics user %s: could not check its password (the console answered %s to a login); not restored",
+      name, tostring(status))
+    return
+  end
+  if not accepted then reason = "password differs" end
+end
+if reason == "" then
+  log.info("metrics user %s unchanged (%s, %s)", name, ROLE, AUTH)
+  return
+end
+body.password = password
+local res = console.put("users", body, { before = current, object = object, sensitive = { "password" } })
+log.info("%s metrics user %s (%s)", fields.verb(res, "restored", "would restore"), name, reason)

@@ -1,0 +1,31 @@
+-- sso: SAML single sign-on (`sso.enabled`), settings/saml (identity.SamlSettings).
+--
+-- values → field: sso.client_id → audience, sso.provider_name → providerAlias,
+-- sso.provider_type [shibboleth] → type, sso.issuer_uri → issuer, sso.idp_url → url,
+-- sso.console_url → consoleURL, sso.groups → groupAttribute, sso.cert → cert; and enabled: true.
+-- (The old job sent `groupAttributes`, which the console silently dropped.)
+--
+-- * Read once (GET settings/saml), changed on a copy so every other field (appId, tenantId,
+--   skipAuthnContext, ...) is kept, written (POST settings/saml) only when a field differs.
+-- * provider_name, console_url and groups are optional: left empty, the console's value is kept.
+-- * A certificate that differs only in line endings / trailing whitespace counts as equal.
+
+local identity = require("identity")
+local fields = require("settings_fields")
+
+local sso = fields.lookup(values, "sso")
+local spec, problems = identity.saml_spec(sso)
+fields.fail_on(problems, "sso")
+
+local current = console.get("settings/saml")
+if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+local body = fields.copy(current)
+local changed = identity.saml_update(body, spec)
+
+if #changed == 0 then
+  log.info("SAML settings unchanged (%s, issuer %s)", spec.type, spec.issuer)
+  return
+end
+local res = console.post("settings/saml", body, { before = current, object = "SAML settings" })
+log.info("%s SAML settings (%s, issuer %s): changed %s", fields.verb(res, "updated", "would update"),
+  spec.type, spec.issuer, table.concat(changed, ", "))

@@ -1,0 +1,31 @@
+-- trusted-images: one trust group and one trust rule (trust/data, trust.Data), from
+-- `console.trustedImages`: name [BigBang-Trusted], registryMatches, defaultEffect [alert].
+--
+-- * Group: `_id` = name, `images` = registryMatches (in that order); other fields kept.
+-- * Rule: same name, allows that group, collections All, effect defaultEffect (alert or
+--   block). A new rule goes first; existing rules never move. On an existing rule of that name
+--   the effect is set, the group added to allowedGroups when missing (other allowed groups
+--   kept), and collections set to All unless they are exactly All already.
+-- * The trust policy is enabled.
+-- * Every other group and rule is kept as the console has it. Read once (GET trust/data),
+--   written once (PUT trust/data, the whole object) and only when something changed.
+
+local trust = require("settings_trust")
+local fields = require("settings_fields")
+
+local spec, problems = trust.spec(fields.lookup(values, "console.trustedImages"))
+fields.fail_on(problems, "trusted-images")
+
+local current = console.get("trust/data")
+if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+local body = fields.copy(current)
+local changes = trust.apply(body, spec)
+
+if #changes == 0 then
+  log.info("trusted images %s unchanged (%d image patterns, effect %s)", spec.name, #spec.images, spec.effect)
+  return
+end
+local res = console.put("trust/data", body, { before = current, object = "trust data" })
+for _, c in ipairs(changes) do
+  if res.planned then log.info("would: %s", c) else log.info("%s", c) end
+end
