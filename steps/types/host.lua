@@ -1,0 +1,150 @@
+---@meta
+-- Declarations of the twistlock-init host API for editors (LuaLS / lua-language-server).
+-- Add `steps/types` to `workspace.library` in .luarc.json. docs/step-api.md is the reference;
+-- a test checks that every primitive the host registers is declared here.
+
+---The merged, validated Helm values (read-only; assignment raises an error).
+---@type table
+values = {}
+
+---@class json
+json = {}
+---Encodes a value as JSON text, keys sorted.
+---@param value any
+---@param opts? {pretty?: boolean}
+---@return string
+function json.encode(value, opts) end
+---Decodes JSON text; arrays and objects carry markers so empty ones round-trip.
+---@param text string
+---@return any
+function json.decode(text) end
+---The JSON null (a table cannot hold nil).
+---@type lightuserdata
+json.null = nil
+---Marks (and returns) `t`, or a new table, as a JSON array.
+---@param t? table
+---@return table
+function json.array(t) end
+---Marks (and returns) `t`, or a new table, as a JSON object.
+---@param t? table
+---@return table
+function json.object(t) end
+---@param t any
+---@return boolean
+function json.is_array(t) end
+---Deep equality as JSON values.
+---@return boolean
+function json.equal(a, b) end
+---A deep copy (markers kept).
+---@generic T
+---@param v T
+---@return T
+function json.copy(v) end
+
+---@class log
+log = {}
+---@param fmt string
+---@param ... any
+function log.info(fmt, ...) end
+---@param fmt string
+---@param ... any
+function log.warn(fmt, ...) end
+---@param fmt string
+---@param ... any
+function log.error(fmt, ...) end
+
+---Reads a secret file from the secrets directory; the value is masked in all output.
+---@param name string
+---@param opts? {optional?: boolean}
+---@return string|nil
+function secret(name, opts) end
+
+---@class ConsoleWriteOptions
+---@field before? any the object as the console has it now; an equal body is not sent
+---@field object? string how the object is named in output and the plan
+---@field sensitive? string[] field names masked in the diff
+---@field auth? boolean false for the calls that need no login (signup)
+
+---@class ConsoleWriteResult
+---@field changed boolean
+---@field planned boolean
+---@field status integer
+---@field body any
+
+---@class ConsoleResponse
+---@field status integer
+---@field body any
+---@field headers table<string, string>
+
+---@class console
+console = {}
+---GET a path under /api/v1/ (or an absolute path); raises on a non-2xx answer.
+---@param path string
+---@return any
+function console.get(path) end
+---A request whose status is an answer; never raises for an HTTP status.
+---@param spec {method?: string, path: string, body?: any, auth?: boolean, retry?: boolean}
+---@return ConsoleResponse
+function console.request(spec) end
+---Logs in with console.credentials.
+---@return {ok: boolean, status: integer, message: string}
+function console.login() end
+---The console's version string.
+---@return string
+function console.version() end
+---@param path string
+---@param body any
+---@param opts? ConsoleWriteOptions
+---@return ConsoleWriteResult
+function console.put(path, body, opts) end
+---@param path string
+---@param body any
+---@param opts? ConsoleWriteOptions
+---@return ConsoleWriteResult
+function console.post(path, body, opts) end
+---@param path string
+---@param opts? ConsoleWriteOptions
+---@return ConsoleWriteResult
+function console.delete(path, opts) end
+
+---@class yaml
+yaml = {}
+---Decodes (multi-document) YAML into an array of documents.
+---@param text string
+---@return table[]
+function yaml.decode(text) end
+---Encodes documents as YAML separated by `---`.
+---@param docs table[]
+---@return string
+function yaml.encode(docs) end
+
+---@class k8s
+k8s = {}
+---Server-side apply (field manager twistlock-init); a dry run in plan mode.
+---@param doc table
+---@return {changed: boolean, planned: boolean, object: table}
+function k8s.apply(doc) end
+---@param apiVersion string
+---@param kind string
+---@param namespace string|nil
+---@param name string
+---@return table|nil
+function k8s.get(apiVersion, kind, namespace, name) end
+
+---@class time
+time = {}
+---Monotonic seconds.
+---@return number
+function time.now() end
+---@param seconds number
+function time.sleep(seconds) end
+
+---@class job
+---@field mode "run"|"plan"
+---@field step string
+---@field strict boolean
+---@field console_url string
+job = {}
+---Ends the run here on purpose: exit 0 with a warning, or a failure under --strict.
+---@param message string
+function job.stop(message) end

@@ -1,0 +1,26 @@
+-- wait: poll the console until it answers, within init.waitTimeoutSeconds, with a progress
+-- line every 10 seconds. A console may take minutes to come up after an install or upgrade.
+local timeout = values.init.waitTimeoutSeconds
+local started = time.now()
+local attempts, last_note = 0, 0
+
+while true do
+  attempts = attempts + 1
+  local ok, resp = pcall(console.request, {method = "GET", path = "_ping", auth = false, retry = false})
+  if ok and resp.status == 200 then
+    log.info("the console answers at %s (%d attempt%s, %.1f s)", job.console_url, attempts,
+      attempts == 1 and "" or "s", time.now() - started)
+    return
+  end
+  local why = ok and ("HTTP " .. resp.status) or tostring(resp)
+  local elapsed = time.now() - started
+  if elapsed >= timeout then
+    error(string.format("the console at %s did not answer within %d s (init.waitTimeoutSeconds); last answer: %s",
+      job.console_url, timeout, why))
+  end
+  if attempts == 1 or elapsed - last_note >= 10 then
+    log.info("waiting for the console (%s); %.0f s of %d s", why, elapsed, timeout)
+    last_note = elapsed
+  end
+  time.sleep(math.min(2, timeout - elapsed))
+end
