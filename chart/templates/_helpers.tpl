@@ -1,0 +1,213 @@
+{{/* Names, labels and the values the job reads. */}}
+
+{{- define "twistlock-init.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* <release>-<name>, or the release name alone when it already contains the chart name. */}}
+{{- define "twistlock-init.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "twistlock-init.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "twistlock-init.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "twistlock-init.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "twistlock-init.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: twistlock
+{{- end -}}
+
+{{/* The job's pod: selector labels plus the component. */}}
+{{- define "twistlock-init.jobSelectorLabels" -}}
+{{ include "twistlock-init.selectorLabels" . }}
+app.kubernetes.io/component: init-job
+{{- end -}}
+
+{{- define "twistlock-init.serviceAccountName" -}}
+{{- include "twistlock-init.fullname" . -}}
+{{- end -}}
+
+{{/* The console's namespace. */}}
+{{- define "twistlock-init.consoleNamespace" -}}
+{{- default .Release.Namespace .Values.console.service.namespace -}}
+{{- end -}}
+
+{{/* The URL the job reaches the console at. */}}
+{{- define "twistlock-init.consoleURL" -}}
+{{- $svc := .Values.console.service -}}
+{{- if $svc.url -}}
+{{- $svc.url -}}
+{{- else -}}
+{{- $port := ternary .Values.console.ports.managementHttps .Values.console.ports.managementHttp (eq $svc.scheme "https") -}}
+{{- printf "%s://%s.%s.svc:%v" $svc.scheme $svc.name (include "twistlock-init.consoleNamespace" .) $port -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True (non-empty) when the image named is the old shell job's base image. */}}
+{{- define "twistlock-init.legacyImage" -}}
+{{- if regexMatch "(^|/)big-bang/base$" (toString .Values.init.image.repository) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "twistlock-init.image" -}}
+{{- $repo := .Values.init.image.repository -}}
+{{- $tag := .Values.init.image.tag | toString -}}
+{{- if include "twistlock-init.legacyImage" . -}}
+{{- $repo = "twistlock-init" -}}
+{{- $tag = "" -}}
+{{- end -}}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion $tag) -}}
+{{- end -}}
+
+{{/*
+The secret files the job reads, as a dict file name (= values key) -> value, for the values given
+inline and not provided by an existing Secret. Rendered as JSON; callers use fromJson.
+*/}}
+{{- define "twistlock-init.secretFiles" -}}
+{{- $files := dict -}}
+{{- $covered := fromJson (include "twistlock-init.coveredSecretFiles" .) -}}
+{{- $c := .Values.console -}}
+{{- $creds := $c.credentials | default dict -}}
+{{- if $creds.username }}{{ $_ := set $files "console.credentials.username" (toString $creds.username) }}{{ end -}}
+{{- if $creds.password }}{{ $_ := set $files "console.credentials.password" (toString $creds.password) }}{{ end -}}
+{{- if $c.license }}{{ $_ := set $files "console.license" (toString $c.license) }}{{ end -}}
+{{- range $i, $u := $c.additionalUsers -}}
+{{- if $u.password -}}
+{{- $key := printf "console.additionalUsers.%s.password" (toString $u.username) -}}
+{{- if not (regexMatch "^[-._a-zA-Z0-9]+$" $key) -}}
+{{- fail (printf "console.additionalUsers[%d].username %q: a user with a password needs a user name made of letters, digits, '-', '_' and '.' (it names the secret file %s); give the password through init.existingSecrets instead" $i (toString $u.username) $key) -}}
+{{- end -}}
+{{- $_ := set $files $key (toString $u.password) -}}
+{{- end -}}
+{{- end -}}
+{{- $proxy := (.Values.defender | default dict).proxy | default dict -}}
+{{- if $proxy.password }}{{ $_ := set $files "defender.proxy.password" (toString $proxy.password) }}{{ end -}}
+{{- range $k, $_ := $covered }}{{ $_ := unset $files $k }}{{ end -}}
+{{- toJson $files -}}
+{{- end -}}
+
+{{/* Secret file names provided by existing Secrets, as a JSON dict name -> true. */}}
+{{- define "twistlock-init.coveredSecretFiles" -}}
+{{- $covered := dict -}}
+{{- if .Values.console.credentials.existingSecret -}}
+{{- $_ := set $covered "console.credentials.username" true -}}
+{{- $_ := set $covered "console.credentials.password" true -}}
+{{- end -}}
+{{- range .Values.init.existingSecrets -}}
+{{- range .items -}}
+{{- $_ := set $covered .path true -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $covered -}}
+{{- end -}}
+
+{{/*
+The values file the job mounts: the release's values without the secrets (they reach the job as
+files) and without the chart-only inline steps (mounted as a steps directory).
+*/}}
+{{- define "twistlock-init.publicValues" -}}
+{{- $v := deepCopy .Values -}}
+{{- $c := $v.console -}}
+{{- if $c.credentials -}}
+{{- $_ := unset $c.credentials "username" -}}
+{{- $_ := unset $c.credentials "password" -}}
+{{- end -}}
+{{- $_ := unset $c "license" -}}
+{{- if $c.additionalUsers -}}
+{{- $users := list -}}
+{{- range $c.additionalUsers -}}
+{{- $users = append $users (omit . "password") -}}
+{{- end -}}
+{{- $_ := set $c "additionalUsers" $users -}}
+{{- end -}}
+{{- if and $v.defender $v.defender.proxy -}}
+{{- $_ := unset $v.defender.proxy "password" -}}
+{{- end -}}
+{{- if $v.monitoring -}}
+{{- $_ := unset $v.monitoring "password" -}}
+{{- end -}}
+{{- $_ := unset $v.init "extraSteps" -}}
+{{- toYaml $v -}}
+{{- end -}}
+
+{{/* The step files of steps/ (without the editor type definitions), sorted. */}}
+{{- define "twistlock-init.stepFiles" -}}
+{{- $paths := list -}}
+{{- range $path, $_ := .Files.Glob "steps/**.lua" -}}
+{{- if not (hasPrefix "steps/types/" $path) -}}
+{{- $paths = append $paths (trimPrefix "steps/" $path) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (sortAlpha $paths) -}}
+{{- end -}}
+
+{{/* ConfigMap key of a step file path (lib/x.lua -> lib__x.lua). */}}
+{{- define "twistlock-init.stepKey" -}}
+{{- $key := replace "/" "__" . -}}
+{{- if not (regexMatch "^[-._a-zA-Z0-9]+$" $key) -}}
+{{- fail (printf "steps/%s: a step file name may hold only letters, digits, '-', '_' and '.'" .) -}}
+{{- end -}}
+{{- $key -}}
+{{- end -}}
+
+{{/* The pod's node selector, tolerations and affinity: init.* first, then the old top-level keys. */}}
+{{- define "twistlock-init.scheduling" -}}
+{{- with (.Values.init.nodeSelector | default .Values.nodeSelector) -}}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.Values.init.tolerations | default .Values.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.Values.init.affinity | default .Values.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Where the chart's steps are mounted: over the image's own copy of steps/ (see Containerfile), so
+the job runs the steps of the chart it was installed with, and a fixed step ships with the chart.
+*/}}
+{{- define "twistlock-init.stepsPath" -}}
+/usr/local/share/twistlock-init/steps
+{{- end -}}
+
+{{/* The rules the job holds cluster-wide: those of the Defender manifest's ClusterRole. */}}
+{{- define "twistlock-init.defenderClusterRules" -}}
+{{- if .Values.init.rbac.clusterRules -}}
+{{- toYaml .Values.init.rbac.clusterRules -}}
+{{- else -}}
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["roles", "rolebindings", "clusterroles", "clusterrolebindings"]
+  verbs: ["list"]
+{{- if .Values.istio.enabled }}
+- apiGroups: [""]
+  resources: ["endpoints", "namespaces", "pods", "services"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["deployments", "replicasets"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["networking.istio.io"]
+  resources: ["destinationrules", "gateways", "virtualservices"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["security.istio.io"]
+  resources: ["authorizationpolicies", "peerauthentications"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+{{- end -}}
+{{- end -}}
