@@ -1,0 +1,162 @@
+import Foundation
+import JSONModel
+
+/// The secrets directory, laid out as Kubernetes mounts a Secret: one file per key, the file
+/// name being the key. Kubernetes' own entries (`..data`, `..2024_…` and other dotfiles) are
+/// ignored.
+public enum SecretsDirectory {
+    /// The largest secret file read.
+    public static let maxBytes = 1024 * 1024
+
+    /// Reads the secret `name` from `dir`: the file's text with trailing newlines (`\n`,
+    /// `\r\n`) removed. Names that are empty, contain `/` or `..`, start with `.` or hold a
+    /// NUL are refused; a missing secret is an error naming it. Errors never hold the value.
+    public static func readSecret(named name: String, in dir: URL) throws -> String {
+        try checkName(name)
+        let url = dir.appendingPathComponent(name, isDirectory: false)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            var dirIsDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: dir.path, isDirectory: &dirIsDir) || !dirIsDir.boolValue {
+                throw ValuesError.secret(name: name, reason: "the secrets directory \(dir.path) does not exist")
+            }
+            throw ValuesError.secret(name: name, reason: "not found in the secrets directory \(dir.path)")
+        }
+        if isDir.boolValue {
+            throw ValuesError.secret(name: name, reason: "\(url.path) is a directory, not a file")
+        }
+        let data: Data
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxBytes + 1) ?? Data()
+        } catch {
+            throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(ValuesYAML.describe(error)))")
+        }
+        if data.count > maxBytes {
+            throw ValuesError.secret(name: name, reason: "is larger than 1 MiB")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ValuesError.secret(name: name, reason: "is not UTF-8 text")
+        }
+        return trimTrailingNewlines(text)
+    }
+
+    static func checkName(_ name: String) throws {
+        if name.isEmpty { throw ValuesError.secret(name: name, reason: "empty secret name") }
+        if name.contains("/") || name.contains("\\") {
+            throw ValuesError.secret(name: name, reason: "a secret name cannot contain a path separator")
+        }
+        if name.contains("..") { throw ValuesError.secret(name: name, reason: "a secret name cannot contain \"..\"") }
+        if name.hasPrefix(".") { throw ValuesError.secret(name: name, reason: "a secret name cannot start with \".\"") }
+        if name.contains("\u{0}") { throw ValuesError.secret(name: name, reason: "a secret name cannot contain NUL") }
+    }
+
+    static func trimTrailingNewlines(_ text: String) -> String {
+        var result = Substring(text)
+        while let last = result.last, last == "\n" || last == "\r" || last == "\r\n" {
+            result = result.dropLast()
+        }
+        return String(result)
+    }
+
+    /// The names of the secret files in `dir` (regular files, or links to them; dotfiles and
+    /// directories skipped), sorted.
+    static func names(in dir: URL) throws -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ValuesError.unreadable(file: dir.path, reason: "the secrets directory does not exist or is not a directory")
+        }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        } catch {
+            throw ValuesError.unreadable(file: dir.path, reason: "the secrets directory cannot be read (\(ValuesYAML.describe(error)))")
+        }
+        return entries.filter { name in
+            guard !name.hasPrefix(".") else { return false }
+            var entryIsDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &entryIsDir)
+            return exists && !entryIsDir.boolValue
+        }.sorted()
+    }
+
+    static let userPasswordPrefix = "console.additionalUsers."
+    static let userPasswordSuffix = ".password"
+
+    /// Fills the values from the secrets directory: every file named by a secret key
+    /// (`ValuesSchema.secretKeys`, `console.additionalUsers.<username>.password`) replaces
+    /// that value. Returns the values and the keys filled; warns about files that look like
+    /// values keys but are not read.
+    static func fill(_ root: JSON, from dir: URL, warnings: inout [ValuesProblem]) throws -> (JSON, Set<String>) {
+        var result = root
+        var filled: Set<String> = []
+        for name in try names(in: dir) {
+            if ValuesSchema.secretKeys.contains(name) {
+                let value = try readSecret(named: name, in: dir)
+                if value.isEmpty { continue }
+                guard let path = try? ValuePath.parse(name), canSet(path, in: result) else { continue }
+                result = SetArguments.set(result, path[...], .string(value))
+                filled.insert(name)
+            } else if name.hasPrefix(userPasswordPrefix), name.hasSuffix(userPasswordSuffix),
+                      name.count > userPasswordPrefix.count + userPasswordSuffix.count {
+                let username = String(name.dropFirst(userPasswordPrefix.count).dropLast(userPasswordSuffix.count))
+                guard case .array(var users)? = result["console"]?["additionalUsers"] else {
+                    warnings.append(ValuesProblem(key: name, message: "secret file for user \(JSON.quote(username)), "
+                        + "who is not in console.additionalUsers; ignored"))
+                    continue
+                }
+                let indexes = users.indices.filter { users[$0]["username"]?.stringValue == username }
+                if indexes.isEmpty {
+                    warnings.append(ValuesProblem(key: name, message: "secret file for user \(JSON.quote(username)), "
+                        + "who is not in console.additionalUsers; ignored"))
+                    continue
+                }
+                let value = try readSecret(named: name, in: dir)
+                if value.isEmpty { continue }
+                for i in indexes { users[i]["password"] = .string(value) }
+                result = SetArguments.set(result, [.key("console"), .key("additionalUsers")], .array(users))
+                filled.insert(name)
+            } else if looksLikeValuesKey(name) {
+                warnings.append(ValuesProblem(key: name, message: "secret file named like a values key the job does not "
+                    + "fill from files (those are \(ValuesSchema.secretKeys.joined(separator: ", ")) and "
+                    + "console.additionalUsers.<username>.password); only steps calling secret() read it"))
+            }
+        }
+        return (result, filled)
+    }
+
+    /// Whether setting `path` keeps the kinds already there (a map where a map is expected).
+    static func canSet(_ path: [PathComponent], in root: JSON) -> Bool {
+        var current: JSON? = root
+        for component in path.dropLast() {
+            guard case .key(let key) = component else { return false }
+            switch current {
+            case nil, .null?: return true
+            case .object(let object)?: current = object[key]
+            default: return false
+            }
+        }
+        return true
+    }
+
+    static func looksLikeValuesKey(_ name: String) -> Bool {
+        guard let first = name.split(separator: ".").first, name.contains(".") else { return false }
+        return ValuesSchema.fields.contains { $0.name == String(first) }
+    }
+
+    /// Every secret string in the values: the secret keys and the additional users' passwords.
+    static func collect(_ root: JSON) -> [String] {
+        var out: [String] = []
+        func add(_ value: JSON?) {
+            if case .string(let s)? = value, !s.isEmpty, !out.contains(s) { out.append(s) }
+        }
+        for key in ValuesSchema.secretKeys {
+            add((try? ValuePath.parse(key)).flatMap { ValuePath.lookup($0, in: root) })
+        }
+        if case .array(let users)? = root["console"]?["additionalUsers"] {
+            for user in users { add(user["password"]) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,327 @@
+import Foundation
+import JSONModel
+
+/// Checks merged values against the schema and the rules between keys. Every problem is
+/// collected (none stops the check); warnings are kept apart.
+struct ValuesValidator {
+    var problems: [ValuesProblem] = []
+    var warnings: [ValuesProblem] = []
+    /// Keys whose secret came from a file in the secrets directory (for messages).
+    var fromSecretFiles: Set<String> = []
+
+    mutating func problem(_ key: String, _ message: String) {
+        problems.append(ValuesProblem(key: key, message: message))
+    }
+
+    mutating func warning(_ key: String, _ message: String) {
+        warnings.append(ValuesProblem(key: key, message: message))
+    }
+
+    mutating func validate(_ root: JSON) {
+        check(root, ValuesSchema.root, path: "", secret: false)
+        checkRules(root)
+    }
+
+    // MARK: kinds
+
+    /// How a value is described in a message; secret and long strings are not quoted.
+    static func describe(_ value: JSON, secret: Bool) -> String {
+        if secret {
+            switch value {
+            case .null: return "null"
+            case .bool: return "a bool"
+            case .int: return "an integer"
+            case .double: return "a number"
+            case .string: return "a string"
+            case .array: return "a list"
+            case .object: return "a map"
+            }
+        }
+        switch value {
+        case .null: return "null"
+        case .bool(let b): return "the bool \(b)"
+        case .int(let i): return "the integer \(i)"
+        case .double(let d): return "the number \(JSON.double(d).encoded())"
+        case .string(let s):
+            if secret { return "a string" }
+            if s.count > 60 || s.contains("\n") { return "a string" }
+            return "the string \(JSON.quote(s))"
+        case .array(let a): return a.isEmpty ? "an empty list" : "a list"
+        case .object: return "a map"
+        }
+    }
+
+    mutating func check(_ value: JSON, _ type: SchemaType, path: String, secret: Bool) {
+        switch type {
+        case .bool:
+            guard case .bool = value else { return mismatch(value, type, path, secret) }
+        case .string(let maxBytes):
+            guard case .string(let s) = value else { return mismatch(value, type, path, secret) }
+            checkLength(s, maxBytes, path)
+        case .int(let min, let max):
+            guard case .int(let i) = value else { return mismatch(value, type, path, secret) }
+            if i < min || i > max {
+                problem(path, "\(i) is out of range (expected \(type.expectation))")
+            }
+        case .oneOf(let allowed, let closed):
+            guard case .string(let s) = value else { return mismatch(value, type, path, secret) }
+            if !allowed.contains(s) {
+                if closed {
+                    problem(path, "\(JSON.quote(s)) is not one of \(allowed.joined(separator: ", "))")
+                } else if !s.isEmpty {
+                    checkLength(s, ValuesSchema.maxStringBytes, path)
+                    warning(path, "\(JSON.quote(s)) is not a built-in role (\(allowed.joined(separator: ", "))); "
+                        + "the console must have a custom role of that name")
+                }
+            }
+        case .list(let item):
+            guard case .array(let items) = value else { return mismatch(value, type, path, secret) }
+            for (index, element) in items.enumerated() {
+                check(element, item, path: "\(path)[\(index)]", secret: secret)
+            }
+        case .map(let valueType):
+            guard case .object(let object) = value else { return mismatch(value, type, path, secret) }
+            for key in object.keys.sorted() {
+                let childPath = ValuePath.join(path, key)
+                checkLength(key, ValuesSchema.maxStringBytes, childPath)
+                if let valueType {
+                    check(object[key]!, valueType, path: childPath, secret: secret)
+                } else {
+                    checkStrings(object[key]!, childPath)
+                }
+            }
+        case .record(let fields):
+            guard case .object(let object) = value else { return mismatch(value, type, path, secret) }
+            var known: [String: SchemaField] = [:]
+            for field in fields { known[field.name] = field }
+            for key in object.keys.sorted() {
+                let childPath = ValuePath.join(path, key)
+                let child = object[key]!
+                if let field = known[key] {
+                    if case .null = child { continue }   // null: unset
+                    check(child, field.type, path: childPath, secret: field.secret)
+                } else if let near = fields.first(where: { $0.name.lowercased() == key.lowercased() }) {
+                    warning(childPath, "unknown key; did you mean \(ValuePath.join(path, near.name))? (the job ignores \(key))")
+                }
+            }
+        }
+    }
+
+    mutating func mismatch(_ value: JSON, _ type: SchemaType, _ path: String, _ secret: Bool) {
+        var message = "expected \(type.expectation), got \(Self.describe(value, secret: secret))"
+        switch (type, value) {
+        case (.string, .int), (.string, .double), (.string, .bool):
+            message += " (quote it in YAML to make it a string)"
+        default:
+            break
+        }
+        problem(path, message)
+    }
+
+    mutating func checkLength(_ s: String, _ maxBytes: Int, _ path: String) {
+        if s.utf8.count > maxBytes {
+            problem(path, "the string is too long (\(s.utf8.count) bytes; at most \(maxBytes / 1024) KiB)")
+        }
+    }
+
+    /// Free-form content (resources, tolerations): only string lengths are checked.
+    mutating func checkStrings(_ value: JSON, _ path: String) {
+        switch value {
+        case .string(let s): checkLength(s, ValuesSchema.maxStringBytes, path)
+        case .array(let items):
+            for (i, item) in items.enumerated() { checkStrings(item, "\(path)[\(i)]") }
+        case .object(let object):
+            for key in object.keys.sorted() {
+                let childPath = ValuePath.join(path, key)
+                checkLength(key, ValuesSchema.maxStringBytes, childPath)
+                checkStrings(object[key]!, childPath)
+            }
+        default: break
+        }
+    }
+
+    // MARK: rules between keys
+
+    /// `true` when the value at `path` is the bool true.
+    static func isOn(_ root: JSON, _ path: String) -> Bool {
+        (try? ValuePath.parse(path)).flatMap { ValuePath.lookup($0, in: root) }?.boolValue == true
+    }
+
+    static func string(_ root: JSON, _ path: String) -> String? {
+        (try? ValuePath.parse(path)).flatMap { ValuePath.lookup($0, in: root) }?.stringValue
+    }
+
+    /// A required non-empty string. A value of the wrong kind was reported already.
+    mutating func require(_ root: JSON, _ path: String, _ reason: String, secretFile: String? = nil) {
+        let value = (try? ValuePath.parse(path)).flatMap { ValuePath.lookup($0, in: root) }
+        switch value {
+        case nil, .null?:
+            break
+        case .string(let s)? where s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
+            break
+        default:
+            return
+        }
+        var message = "required (a non-empty string) \(reason)"
+        if let secretFile {
+            message += "; set it in the values or in the file \(secretFile) of the secrets directory"
+        }
+        problem(path, message)
+    }
+
+    mutating func checkRules(_ root: JSON) {
+        if Self.isOn(root, "init.enabled") {
+            require(root, "console.credentials.username", "when init.enabled is true",
+                    secretFile: "console.credentials.username")
+            require(root, "console.credentials.password", "when init.enabled is true",
+                    secretFile: "console.credentials.password")
+        }
+        if Self.isOn(root, "monitoring.enabled") {
+            require(root, "monitoring.username", "when monitoring.enabled is true")
+            require(root, "monitoring.password", "when monitoring.enabled is true", secretFile: "monitoring.password")
+        }
+        if Self.isOn(root, "sso.enabled") {
+            for key in ["sso.client_id", "sso.issuer_uri", "sso.idp_url"] {
+                require(root, key, "when sso.enabled is true")
+            }
+            if let cert = Self.string(root, "sso.cert") {
+                if let reason = Self.pemProblem(cert) { problem("sso.cert", reason) }
+            } else if (try? ValuePath.parse("sso.cert")).flatMap({ ValuePath.lookup($0, in: root) }) == nil {
+                problem("sso.cert", "required when sso.enabled is true (the identity provider's X.509 certificate in PEM form)")
+            }
+        }
+        if Self.isOn(root, "defender.enabled") {
+            if let namespace = Self.string(root, "defender.namespace"), !namespace.isEmpty, !Self.isDNSLabel(namespace) {
+                problem("defender.namespace", "\(JSON.quote(namespace)) is not a Kubernetes namespace name "
+                    + "(lower-case letters, digits and \"-\", at most 63, starting and ending with a letter or digit)")
+            } else {
+                require(root, "defender.namespace", "when defender.enabled is true")
+            }
+            require(root, "defender.consoleAddress", "when defender.enabled is true")
+        }
+        if Self.isOn(root, "policies.enabled") {
+            require(root, "policies.name", "when policies.enabled is true (it names the rules the job owns)")
+        }
+        if Self.isOn(root, "console.trustedImages.enabled") {
+            require(root, "console.trustedImages.name", "when console.trustedImages.enabled is true")
+        }
+        checkUsers(root)
+        checkGroups(root)
+    }
+
+    mutating func checkUsers(_ root: JSON) {
+        guard case .array(let users)? = root["console"]?["additionalUsers"] else { return }
+        var seen: [String: Int] = [:]
+        let admin = Self.string(root, "console.credentials.username")
+        let metrics = Self.isOn(root, "monitoring.enabled") ? Self.string(root, "monitoring.username") : nil
+        for (index, item) in users.enumerated() {
+            let base = "console.additionalUsers[\(index)]"
+            guard case .object(let user) = item else { continue }   // reported by the kind check
+            let username = user["username"]?.stringValue ?? ""
+            switch user["username"] {
+            case .string(let name)? where !name.isEmpty:
+                if let first = seen[name] {
+                    problem("\(base).username", "\(JSON.quote(name)) is listed twice (also console.additionalUsers[\(first)])")
+                } else {
+                    seen[name] = index
+                }
+                if let admin, !admin.isEmpty, admin == name {
+                    problem("\(base).username", "is the admin account of console.credentials.username; the job manages it already")
+                }
+                if let metrics, !metrics.isEmpty, metrics == name {
+                    problem("\(base).username", "is the metrics user of monitoring.username; the job manages it already")
+                }
+            case nil, .null?, .string?:
+                problem("\(base).username", "required (a non-empty string)")
+            default:
+                break   // wrong kind, reported already
+            }
+            let role = user["role"]
+            if role == nil || role == .null || role?.stringValue == "" {
+                problem("\(base).role", "required (one of \(ValuesSchema.roles.joined(separator: ", ")), or a custom role)")
+            }
+            let authType = user["authType"]?.stringValue ?? ValuesSchema.userAuthTypeDefault
+            let password = user["password"]
+            let hasPassword: Bool
+            switch password {
+            case .string(let s)?: hasPassword = !s.isEmpty
+            case nil, .null?: hasPassword = false
+            default: hasPassword = true   // wrong kind, reported already
+            }
+            let secretFile = "console.additionalUsers.\(username.isEmpty ? "<username>" : username).password"
+            if authType == "basic" {
+                if !hasPassword {
+                    problem("\(base).password", "required for a basic user; set it in the values or in the file "
+                        + "\(secretFile) of the secrets directory")
+                }
+            } else if ValuesSchema.userAuthTypes.contains(authType), hasPassword {
+                let origin = fromSecretFiles.contains(secretFile) ? " (it comes from the secrets file \(secretFile))" : ""
+                problem("\(base).password", "a password is only meaningful for basic users (this user's authType is \(authType))\(origin)")
+            }
+        }
+    }
+
+    mutating func checkGroups(_ root: JSON) {
+        guard case .array(let groups)? = root["console"]?["groups"] else { return }
+        var seen: [String: Int] = [:]
+        for (index, item) in groups.enumerated() {
+            let base = "console.groups[\(index)]"
+            guard case .object(let group) = item else { continue }
+            switch group["group"] {
+            case .string(let name)? where !name.isEmpty:
+                if let first = seen[name] {
+                    problem("\(base).group", "\(JSON.quote(name)) is listed twice (also console.groups[\(first)])")
+                } else {
+                    seen[name] = index
+                }
+            case nil, .null?, .string?:
+                problem("\(base).group", "required (the group's name, a non-empty string)")
+            default:
+                break
+            }
+            let role = group["role"]
+            if role == nil || role == .null || role?.stringValue == "" {
+                problem("\(base).role", "required (one of \(ValuesSchema.roles.joined(separator: ", ")), or a custom role)")
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    /// Why `text` is not a PEM certificate, or `nil` when it is one (or several).
+    static func pemProblem(_ text: String) -> String? {
+        let begin = "-----BEGIN CERTIFICATE-----"
+        let end = "-----END CERTIFICATE-----"
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            return "required when sso.enabled is true (the identity provider's X.509 certificate in PEM form)"
+        }
+        guard trimmed.hasPrefix(begin), trimmed.hasSuffix(end) else {
+            return "not a PEM certificate (expected \(begin) … \(end))"
+        }
+        var rest = Substring(trimmed)
+        var count = 0
+        while !rest.isEmpty {
+            guard rest.hasPrefix(begin), let endRange = rest.range(of: end) else {
+                return "not a PEM certificate (expected \(begin) … \(end))"
+            }
+            let body = rest[rest.index(rest.startIndex, offsetBy: begin.count)..<endRange.lowerBound]
+            let base64 = body.filter { !$0.isWhitespace }
+            if base64.isEmpty || Data(base64Encoded: String(base64)) == nil {
+                return "not a PEM certificate (the text between the BEGIN and END lines is not base64)"
+            }
+            count += 1
+            rest = rest[endRange.upperBound...].drop(while: { $0.isWhitespace })
+        }
+        return count > 0 ? nil : "not a PEM certificate"
+    }
+
+    /// A Kubernetes DNS-1123 label (namespace names).
+    static func isDNSLabel(_ s: String) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= 63 else { return false }
+        let bytes = Array(s.utf8)
+        func ok(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        guard ok(bytes.first!), ok(bytes.last!) else { return false }
+        return bytes.allSatisfy { ok($0) || $0 == 0x2D }
+    }
+}
