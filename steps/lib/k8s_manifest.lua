@@ -1,0 +1,255 @@
+-- Pure helpers for the defenders step: the DaemonSet options the console takes, the changes
+-- the job makes to the manifest the console answers, and the rollout status of a DaemonSet.
+-- No host primitives here (testable with a plain lua5.4).
+local M = {}
+
+local function is_empty(v)
+  return v == nil or v == "" or (type(v) == "table" and next(v) == nil)
+    or (json ~= nil and v == json.null)
+end
+M.is_empty = is_empty
+
+--- Deep structural equality of JSON-like Lua values (array/object markers ignored).
+function M.deep_equal(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then
+    if math.type(a) and math.type(b) then return a == b end
+    return false
+  end
+  for k, v in pairs(a) do
+    if not M.deep_equal(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+--- "34.04.145" → "34_04_145": how Prisma Cloud tags Defender images by console version.
+function M.image_tag(version)
+  if type(version) ~= "string" or version == "" then return nil end
+  return (version:gsub("%.", "_"))
+end
+
+--- The Defender image: `defender.image.repository:tag`, the tag defaulting to the console's
+--- version with dots as underscores. nil when no repository is set (the console picks).
+function M.defender_image(image_values, console_version)
+  local repo = image_values and image_values.repository
+  if is_empty(repo) then return nil end
+  local tag = image_values.tag
+  if is_empty(tag) then
+    tag = M.image_tag(console_version)
+    if tag == nil then
+      error("defender.image.tag: empty, and the console's version is unknown to default it from")
+    end
+  end
+  return repo .. ":" .. tostring(tag)
+end
+
+--- `common.DaemonSetOptions` from the values, field names exactly as the console's OpenAPI
+--- document spells them (the console is Go: a misspelt field is silently dropped).
+function M.daemonset_options(values, image)
+  local d = values.defender or {}
+  local selinux = d.selinux ~= false
+  local opts = {
+    consoleAddr = d.consoleAddress,
+    namespace = d.namespace,
+    orchestration = values.openshift == true and "openshift" or "kubernetes",
+    containerRuntime = d.containerRuntime,
+    collectPodLabels = d.collectLabels ~= false,
+    serviceaccounts = d.monitorServiceAccounts ~= false,
+    uniqueHostname = d.uniqueHostName == true,
+    istio = (values.istio ~= nil and values.istio.enabled == true),
+    selinux = selinux,
+    -- SELinux-enforcing hosts run the Defender unprivileged with the spc_t type.
+    privileged = (d.privileged == true) and not selinux,
+  }
+  if not is_empty(d.clusterName) then
+    opts.cluster = d.clusterName
+    opts.clusterNameResolvingMethod = "manual"
+  end
+  if not is_empty(d.dockerSocket) then opts.dockerSocketPath = d.dockerSocket end
+  if not is_empty(d.nodeSelector) then opts.nodeSelector = d.nodeSelector end
+  if not is_empty(d.priorityClassName) then opts.priorityClassName = d.priorityClassName end
+  if not is_empty(values.imagePullSecretName) then opts.secretsname = values.imagePullSecretName end
+  if image ~= nil then opts.image = image end
+  local p = d.proxy
+  if p ~= nil and not is_empty(p.address) then
+    -- common.DefenderProxyOpt
+    local proxy = {httpProxy = p.address}
+    if not is_empty(p.ca) then proxy.ca = p.ca end
+    if not is_empty(p.username) then proxy.user = p.username end
+    if not is_empty(p.password) then proxy.password = p.password end
+    opts.proxy = proxy
+  end
+  return opts
+end
+
+--- The documents of a kind (in manifest order).
+function M.find(docs, kind)
+  local found = {}
+  for _, doc in ipairs(docs) do
+    if type(doc) == "table" and doc.kind == kind then found[#found + 1] = doc end
+  end
+  return found
+end
+
+--- "DaemonSet twistlock/twistlock-defender-ds" or "ClusterRole twistlock-view".
+function M.label(doc)
+  local meta = type(doc) == "table" and doc.metadata or nil
+  local name = meta and meta.name or "?"
+  local ns = meta and meta.namespace
+  if type(ns) == "string" and ns ~= "" then
+    return string.format("%s %s/%s", tostring(doc.kind), ns, tostring(name))
+  end
+  return string.format("%s %s", tostring(type(doc) == "table" and doc.kind or "?"), tostring(name))
+end
+
+-- t[key] as a table, created when missing (as a JSON object unless `array`).
+local function child(t, key, array)
+  local v = t[key]
+  if type(v) ~= "table" then
+    if json ~= nil then
+      v = array and json.array() or json.object()
+    else
+      v = {}
+    end
+    t[key] = v
+  end
+  return v
+end
+
+-- Appends the items not yet in `list` (deep equality); answers how many were added.
+local function append_unique(list, items)
+  local added = 0
+  for _, item in ipairs(items or {}) do
+    local present = false
+    for _, have in ipairs(list) do
+      if M.deep_equal(have, item) then present = true; break end
+    end
+    if not present then
+      list[#list + 1] = item
+      added = added + 1
+    end
+  end
+  return added
+end
+M.append_unique = append_unique
+
+local function copy(v)
+  if json ~= nil and json.copy ~= nil then return json.copy(v) end
+  if type(v) ~= "table" then return v end
+  local t = {}
+  for k, x in pairs(v) do t[k] = copy(x) end
+  return t
+end
+
+--- The Defender container of a DaemonSet: the one named twistlock-defender, else the first.
+function M.defender_container(ds)
+  local containers = ds.spec and ds.spec.template and ds.spec.template.spec and ds.spec.template.spec.containers
+  if type(containers) ~= "table" or containers[1] == nil then return nil end
+  for _, c in ipairs(containers) do
+    if c.name == "twistlock-defender" then return c end
+  end
+  return containers[1]
+end
+
+--- Applies the job's settings to the DaemonSet(s) of the manifest, in place, keeping every
+--- other part of every document. `s` = {pod_labels, resources, tolerations, capabilities_drop,
+--- capabilities_add, pull_secret, image}. Answers a list of what was changed (for the log).
+function M.adjust(docs, s)
+  local notes = {}
+  local daemonsets = M.find(docs, "DaemonSet")
+  if #daemonsets == 0 then
+    error("the console's Defender manifest has no DaemonSet")
+  end
+  for _, ds in ipairs(daemonsets) do
+    local label = M.label(ds)
+    if type(ds.spec) ~= "table" or type(ds.spec.template) ~= "table" then
+      error(label .. ": the manifest has no spec.template")
+    end
+    local template = ds.spec.template
+    local pod = child(template, "spec")
+    local container = M.defender_container(ds)
+    if container == nil then error(label .. ": the manifest has no containers") end
+
+    if not is_empty(s.pod_labels) then
+      local labels = child(child(template, "metadata"), "labels")
+      local keys = {}
+      for k in pairs(s.pod_labels) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do
+        local selector = ds.spec.selector and ds.spec.selector.matchLabels
+        if selector ~= nil and selector[k] ~= nil and selector[k] ~= s.pod_labels[k] then
+          error(string.format("defender.podLabels.%s: the DaemonSet selects its pods by %s=%s; a pod label cannot change it",
+            k, k, tostring(selector[k])))
+        end
+        labels[k] = s.pod_labels[k]
+      end
+      notes[#notes + 1] = string.format("pod labels %s", table.concat(keys, ", "))
+    end
+
+    if not is_empty(s.resources) then
+      container.resources = copy(s.resources)
+      notes[#notes + 1] = "container resources"
+    end
+
+    if not is_empty(s.tolerations) then
+      local n = append_unique(child(pod, "tolerations", true), copy(s.tolerations))
+      if n > 0 then notes[#notes + 1] = string.format("%d toleration(s)", n) end
+    end
+
+    if not is_empty(s.capabilities_drop) or not is_empty(s.capabilities_add) then
+      local caps = child(child(container, "securityContext"), "capabilities")
+      local dropped, added = 0, 0
+      if not is_empty(s.capabilities_drop) then
+        dropped = append_unique(child(caps, "drop", true), s.capabilities_drop)
+      end
+      if not is_empty(s.capabilities_add) then
+        added = append_unique(child(caps, "add", true), s.capabilities_add)
+      end
+      if dropped + added > 0 then
+        notes[#notes + 1] = string.format("capabilities (+%d drop, +%d add)", dropped, added)
+      end
+    end
+
+    if not is_empty(s.pull_secret) then
+      local n = append_unique(child(pod, "imagePullSecrets", true), {{name = s.pull_secret}})
+      if n > 0 then notes[#notes + 1] = "image pull secret " .. s.pull_secret end
+    end
+
+    if s.image ~= nil and container.image ~= s.image then
+      container.image = s.image
+      notes[#notes + 1] = "image " .. s.image
+    end
+  end
+  return notes
+end
+
+--- Where a DaemonSet's rollout stands, as `kubectl rollout status` judges it:
+--- {done = bool, summary = "2 of 3 updated, 1 available", desired = n, observed = bool}.
+function M.rollout_status(ds)
+  local meta = ds.metadata or {}
+  local st = ds.status
+  if type(st) ~= "table" then st = {} end
+  local function num(v) return math.tointeger(v) or (type(v) == "number" and math.floor(v)) or 0 end
+  local generation = num(meta.generation)
+  local observed = num(st.observedGeneration)
+  local desired = num(st.desiredNumberScheduled)
+  local updated = num(st.updatedNumberScheduled)
+  local available = num(st.numberAvailable)
+  local strategy = ds.spec and ds.spec.updateStrategy and ds.spec.updateStrategy.type
+  local summary = string.format("%d of %d updated, %d available", updated, desired, available)
+  if observed < generation then
+    return {done = false, observed = false, desired = desired,
+            summary = string.format("generation %d not yet observed by the controller", generation)}
+  end
+  if strategy == "OnDelete" then
+    -- Pods only change when deleted: there is no rollout to wait for.
+    return {done = true, observed = true, desired = desired, summary = summary .. " (updateStrategy OnDelete)"}
+  end
+  local done = updated >= desired and available >= desired
+  return {done = done, observed = true, desired = desired, summary = summary}
+end
+
+return M
