@@ -213,6 +213,24 @@ final class ManifestTests: XCTestCase {
     }
 }
 
+extension ManifestTests {
+    func testTheProjectManifestLoadsAndItsConditionsAreKnown() throws {
+        let steps = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("steps")
+        let specs = try Manifest.load(stepsDirs: [steps])
+        XCTAssertEqual(specs.first?.name, "wait")
+        XCTAssertEqual(Set(specs.map(\.name)).count, specs.count)
+        let values = try loadValues([])
+        XCTAssertEqual(validateConditions(specs, values: values), [])
+        // With the defaults, the gates are what docs/values.md promises.
+        let gates = Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0.when.evaluate(values)) })
+        XCTAssertEqual(gates["wait"], Gate(run: true, reason: "init.enabled = true"))
+        XCTAssertEqual(gates["sso"], Gate(run: false, reason: "sso.enabled = false"))
+        XCTAssertEqual(gates["users"], Gate(run: false, reason: "console.additionalUsers = [] (empty)"))
+        XCTAssertEqual(gates["dns-san"]?.run, false)
+    }
+}
+
 final class GateTests: XCTestCase {
     func testTruthinessAndReasons() throws {
         let values = try loadValues(["""
