@@ -171,6 +171,7 @@ BAD_VALUES = [
     ("console.groups[0].group=g,console.groups[0].role=admin,console.groups[0].authType=ldap",
      "/console/groups/0/authType"),
     ("init.extraSteps[0].name=Bad Name,init.extraSteps[0].script=x", "/init/extraSteps/0/name"),
+    ("init.extraSteps[0].name=under_score,init.extraSteps[0].script=x", "/init/extraSteps/0/name"),
     ("init.extraSteps[0].name=x,init.extraSteps[0].script=y,init.extraSteps[0].before=wait,"
      "init.extraSteps[0].after=admin", "/init/extraSteps/0"),
     ("init.existingSecrets[0].name=s,init.existingSecrets[0].items[0].key=k,"
@@ -563,8 +564,10 @@ def test_least_rbac_for_the_defender_step(helm, case):
         assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"]
         assert not {"escalate", "bind", "impersonate", "delete", "deletecollection", "update"} & set(rule["verbs"])
         assert "secrets" not in rule["resources"]
-        if {"create", "patch"} & set(rule["verbs"]):
+        if {"create", "patch"} & set(rule["verbs"]) or "namespaces" in rule["resources"] and rule["verbs"] == ["get"]:
             assert rule.get("resourceNames"), rule
+    assert {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [values["defender"]["namespace"]],
+            "verbs": ["get"]} in cluster["rules"]
     for kind, ref_kind in (("RoleBinding", "Role"), ("ClusterRoleBinding", "ClusterRole")):
         binding = one(docs, kind)
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": ref_kind,
@@ -579,7 +582,7 @@ def test_cluster_rules_can_be_given(helm):
                               "init.rbac.clusterRules[0].verbs[0]=list"])
     rules = one(docs, "ClusterRole")["rules"]
     assert rules[-1] == {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}
-    assert len(rules) == 3
+    assert len(rules) == 4
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Shows that the release twistlock-init needs nothing beyond the C library: the Swift runtime,
+# Foundation, Lua, zlib and the C++ runtime are linked in statically (tools/build-static.sh).
+#
+# Usage: Tests/chart/check-static.sh [BINARY]
+#   Without BINARY, builds it with tools/build-static.sh (many minutes; a build already in
+#   .build-release is reused and only relinked when sources changed).
+# Prints `ldd` of the binary, runs it (--help), and ends with "static: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bin="${1:-}"
+if [ -z "$bin" ]; then
+  bin="$(tools/build-static.sh)"
+fi
+
+passed=0
+failed=0
+check() {  # check NAME COMMAND...
+  if "${@:2}"; then
+    echo "ok   $1"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $1"
+    failed=$((failed + 1))
+  fi
+}
+
+echo "ldd $bin:"
+deps="$(ldd "$bin")"
+echo "$deps" | sed 's/^/  /'
+
+# The C library's own objects: libc, libm, libdl, libpthread, librt, the loader and the vDSO.
+allowed='^(linux-vdso\.so\.1|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|/lib(64)?/ld-linux[-a-z0-9_.]*\.so\.[0-9]+|ld-linux[-a-z0-9_.]*\.so\.[0-9]+)$'
+only_libc() {
+  local bad
+  bad="$(echo "$deps" | awk '{print $1}' | grep -Ev "$allowed" || true)"
+  if [ -n "$bad" ]; then
+    echo "  needs more than the C library: $(echo $bad)"
+    return 1
+  fi
+}
+no_swift_runtime() { ! echo "$deps" | grep -qE 'libswift|libFoundation|libdispatch|lib_FoundationICU'; }
+no_lua() { ! echo "$deps" | grep -q 'liblua'; }
+links_lua_in() { nm -D --defined-only "$bin" 2>/dev/null | grep -q ' lua_newstate$' || nm "$bin" 2>/dev/null | grep -q ' lua_newstate$'; }
+runs() { "$bin" --help >/dev/null; }
+
+check "needs only the C library" only_libc
+check "no Swift runtime or Foundation library" no_swift_runtime
+check "no liblua5.4.so" no_lua
+check "Lua is linked in" links_lua_in
+check "runs (--help)" runs
+
+echo "static: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the release twistlock-init with everything but the C library linked in statically: the
+# Swift runtime and Foundation (--static-swift-stdlib), Lua 5.4, zlib, libstdc++ and libgcc. The
+# result runs on any glibc-based image with glibc >= the build machine's (the Containerfile's
+# runtime stage), with no Swift toolchain and no liblua5.4 package.
+#
+# How the system libraries end up static: the link asks for -llua5.4, -lz and -lstdc++ (from
+# pkg-config, NIO and the Swift runtime); the linker takes, in each -L directory in order, the
+# .so or else the .a. So the build links against a directory holding only the .a archives, put
+# first on the search path, and passes -static-libgcc to the linker driver.
+#
+# Usage: tools/build-static.sh [OUT_DIR]
+#   Builds in .build-release (not the shared debug .build; $SCRATCH_PATH overrides), then copies
+#   the binary and its resource bundles to OUT_DIR (default .build-release/dist) and prints the
+#   binary's path. Takes many minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scratch="${SCRATCH_PATH:-.build-release}"
+out="${1:-$scratch/dist}"
+mkdir -p "$scratch/static-libs" "$out"
+scratch="$(cd "$scratch" && pwd)"
+out="$(cd "$out" && pwd)"
+
+libdir="$(pkg-config --variable=libdir lua5.4)"
+for archive in "$libdir/liblua5.4.a" "$libdir/libz.a" "$(gcc -print-file-name=libstdc++.a)"; do
+  if [ ! -f "$archive" ]; then
+    echo "build-static: $archive is missing (apt-get install liblua5.4-dev zlib1g-dev libstdc++-12-dev)" >&2
+    exit 1
+  fi
+  ln -sf "$archive" "$scratch/static-libs/$(basename "$archive")"
+done
+
+swift build -c release --product twistlock-init --scratch-path "$scratch" \
+  --static-swift-stdlib \
+  -Xlinker -L"$scratch/static-libs" \
+  -Xswiftc -Xclang-linker -Xswiftc -static-libgcc >&2
+
+bin="$(swift build -c release --product twistlock-init --scratch-path "$scratch" --show-bin-path)"
+cp "$bin/twistlock-init" "$out/twistlock-init"
+# Resource bundles (the console simulator's, for `demo`) live beside the binary.
+for bundle in "$bin"/*.resources; do
+  [ -d "$bundle" ] || continue
+  rm -rf "$out/$(basename "$bundle")"
+  cp -R "$bundle" "$out/"
+done
+echo "$out/twistlock-init"
