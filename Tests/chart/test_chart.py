@@ -627,3 +627,42 @@ def test_istio_sidecar_annotations(helm):
     meta = job(render(helm))["spec"]["template"]["metadata"]
     assert meta["labels"]["sidecar.istio.io/inject"] == "false"
     assert "proxy.istio.io/config" not in (meta.get("annotations") or {})
+
+
+# --------------------------------------------------------------------------------------------
+# The chart's defaults are the job's
+
+
+# Where the chart's default deliberately differs from the binary's built-in one.
+CHART_OWN_DEFAULTS = {
+    "console.credentials.username": "admin",  # the old chart's default admin name
+    "init.resources": None,                   # the Job gets requests and limits
+}
+
+
+def job_defaults():
+    """key -> default of every key docs/values.md documents (its tables: | `key` | type | `default` |)."""
+    out = {}
+    for line in (ROOT / "docs" / "values.md").read_text().splitlines():
+        m = re.match(r"^\| `([a-zA-Z_][\w.]*)` \| [^|]+ \| `(.*)` \|", line)
+        if m and "." in m.group(1) or m and m.group(1) in ("domain", "openshift", "imagePullSecretName"):
+            out[m.group(1)] = json.loads(m.group(2))
+    return out
+
+
+def test_chart_defaults_are_the_jobs_defaults():
+    """The chart mounts every key of its values.yaml, so its defaults override the binary's:
+    they must be the same (docs/values.md lists the binary's)."""
+    defaults = job_defaults()
+    assert len(defaults) > 50, "docs/values.md's tables were not found"
+    chart = chart_defaults()
+    differ = {}
+    for key, want in defaults.items():
+        have = get_path(chart, key, default="<missing>")
+        if key in CHART_OWN_DEFAULTS:
+            if CHART_OWN_DEFAULTS[key] is not None:
+                assert have == CHART_OWN_DEFAULTS[key], key
+            continue
+        if have != want:
+            differ[key] = (have, want)
+    assert not differ, f"chart default vs the job's: {differ}"
