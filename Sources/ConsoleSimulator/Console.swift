@@ -1,0 +1,107 @@
+import Foundation
+import JSONModel
+
+/// An answer from the simulated console, before faults shape it.
+struct APIResponse {
+    enum Body {
+        case empty
+        case json(JSON)
+        /// Pre-encoded JSON text (large cached documents).
+        case jsonText(String)
+        case text(String, contentType: String)
+    }
+
+    var status: Int
+    var body: Body
+    var headers: [(String, String)] = []
+
+    static func ok(_ json: JSON) -> APIResponse { APIResponse(status: 200, body: .json(json)) }
+    static let okEmpty = APIResponse(status: 200, body: .empty)
+    /// The console's error shape: a non-2xx status with `{"err": "..."}`.
+    static func error(_ status: Int, _ message: String) -> APIResponse {
+        APIResponse(status: status, body: .json(["err": .string(message)]))
+    }
+}
+
+/// What the HTTP layer hands the console.
+struct APIRequest {
+    var method: String
+    var path: String
+    var query: String?
+    var authorization: String?
+    var body: [UInt8]
+}
+
+/// The simulated console's brain: state, sessions, the catalog, the request log and the
+/// fault state, all behind one lock. Handlers run synchronously under the lock.
+final class ConsoleCore: @unchecked Sendable {
+    let options: SimulatorOptions
+    let catalog: [ComplianceCheck]
+    let catalogByID: [Int: ComplianceCheck]
+    let subset: OpenAPISubset?
+    let subsetError: Error?
+    let initialStateError: Error?
+
+    private let lock = NSLock()
+    var state: ConsoleState
+    /// token -> (user, expiry on the simulator clock)
+    var tokens: [String: (user: String, expires: Date)] = [:]
+    var log: [RecordedRequest] = []
+    var seq = 0
+    var faults = FaultState()
+    var clockOffset: TimeInterval = 0
+    private var catalogText: String?
+
+    init(options: SimulatorOptions) {
+        self.options = options
+        catalog = ComplianceCatalog.generate(size: options.catalogSize)
+        var byID: [Int: ComplianceCheck] = [:]
+        for c in catalog { byID[c.id] = c }
+        catalogByID = byID
+        do {
+            subset = try OpenAPISubset.bundled()
+            subsetError = nil
+        } catch {
+            subset = nil
+            subsetError = error
+        }
+        let fresh = ConsoleState.fresh(now: Date(), catalog: catalog)
+        var loaded = fresh
+        var stateError: Error?
+        if let initial = options.initialState {
+            do { loaded = try ConsoleState(json: initial, base: fresh) } catch { stateError = error }
+        }
+        state = loaded
+        initialStateError = stateError
+        faults.install(options.faults, now: Date())
+    }
+
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// The simulator's clock (real time plus what tests advanced).
+    var now: Date { Date().addingTimeInterval(clockOffset) }
+
+    func catalogDocument() -> String {
+        if let catalogText { return catalogText }
+        let text = JSON.object([
+            "complianceVulnerabilities": .array(catalog.map(\.json)),
+            "cveVulnerabilities": .array(ComplianceCatalog.cveVulnerabilities),
+        ]).encoded()
+        catalogText = text
+        return text
+    }
+
+    func record(_ r: RecordedRequest) {
+        log.append(r)
+        if log.count > options.requestLogLimit { log.removeFirst(log.count - options.requestLogLimit) }
+    }
+
+    func nextSeq() -> Int {
+        seq += 1
+        return seq
+    }
+}
