@@ -15,8 +15,9 @@
 --   second run with nothing changed writes nothing, and a password changed by hand is restored.
 --   (A login the console answers with neither success nor 401/403 is reported and the user is
 --   not written.)
--- * An entry naming the metrics user (`monitoring.username`) is skipped with a warning: the
---   metrics-user step owns it.
+-- * An entry naming the metrics user (`monitoring.username`, when `monitoring.enabled`) or the
+--   admin account (`console.credentials.username`) is skipped with a warning: the metrics-user
+--   and admin steps own them.
 -- * A role that is not built in is passed on with a warning (consoles have custom roles); the
 --   console's refusal of it fails the step naming the user, after the other users were done.
 -- * No password appears in any output: bodies are marked sensitive, log lines never hold one.
@@ -25,7 +26,7 @@ local identity = require("identity")
 local fields = require("settings_fields")
 
 local specs, problems, warnings = identity.user_specs(
-  fields.lookup(values, "console.additionalUsers"), identity.metrics_username(values))
+  fields.lookup(values, "console.additionalUsers"), identity.reserved_users(values))
 for _, w in ipairs(warnings) do log.warn("%s", w) end
 fields.fail_on(problems, "users")
 

@@ -36,10 +36,27 @@ function M.metrics_username(values_root)
   return M.DEFAULT_METRICS_USER
 end
 
+--- The users other steps own, name → why: the admin account (console.credentials.username)
+--- and, when monitoring is enabled, the metrics user (monitoring.username).
+function M.reserved_users(values_root)
+  local out = {}
+  local admin = fields.lookup(values_root, "console.credentials.username")
+  if nonempty(admin) then
+    out[admin] = "is the admin account (console.credentials.username); the admin step manages it"
+  end
+  if fields.lookup(values_root, "monitoring.enabled") == true then
+    out[M.metrics_username(values_root)] =
+      "is the metrics user (monitoring.username); the metrics-user step manages it"
+  end
+  return out
+end
+
 --- Reads and checks `console.additionalUsers`.
 --- Returns specs (`{key, username, password, role, authType, builtin_role}` in values order,
---- without the entries that name the metrics user), problems and warnings (strings naming keys).
-function M.user_specs(list, metrics_name)
+--- without the entries naming a reserved user — see `reserved_users` — which are skipped with
+--- a warning), problems and warnings (strings naming keys).
+function M.user_specs(list, reserved)
+  reserved = reserved or {}
   local specs, problems, warnings = {}, {}, {}
   if list == nil then return specs, problems, warnings end
   if type(list) ~= "table" then
@@ -92,10 +109,8 @@ function M.user_specs(list, metrics_name)
       end
       if ok then
         seen[username] = key
-        if username == metrics_name then
-          warnings[#warnings + 1] = string.format(
-            "%s: %q is the metrics user (monitoring.username); the metrics-user step manages it, entry skipped",
-            key, username)
+        if reserved[username] ~= nil then
+          warnings[#warnings + 1] = string.format("%s: %q %s; entry skipped", key, username, reserved[username])
         else
           local builtin = member(M.BUILTIN_ROLES, role)
           if not builtin then

@@ -36,7 +36,9 @@ local function deepcopy(v)
   if type(v) ~= "table" then return v end
   local out = {}
   for k, x in pairs(v) do out[k] = deepcopy(x) end
-  return setmetatable(out, getmetatable(v))
+  local mt = getmetatable(v)
+  if type(mt) == "table" then setmetatable(out, mt) end
+  return out
 end
 
 --- A deep copy that keeps the host's JSON markers when the host is there.

@@ -13,7 +13,8 @@ M.EFFECTS = { "alert", "block" }
 
 --- The collection a new rule applies to when the console shows no "All" collection to copy.
 function M.default_all_collection()
-  local all = { name = "All" }
+  local all = { name = "All", owner = "system", system = true, prisma = false, color = "#3FA2F7",
+    description = "System - all resources collection" }
   for _, f in ipairs({ "accountIDs", "appIDs", "clusters", "containers", "functions", "hosts",
     "images", "labels", "namespaces" }) do
     all[f] = fields.array({ "*" })
@@ -24,9 +25,9 @@ end
 --- The "All" collection as the console shows it in any rule of the trust policy, else nil.
 function M.find_all_collection(data)
   local policy = data.policy
-  if fields.is_null(policy) or fields.is_null(policy.rules) then return nil end
+  if type(policy) ~= "table" or type(policy.rules) ~= "table" then return nil end
   for _, rule in ipairs(policy.rules) do
-    if not fields.is_null(rule.collections) then
+    if type(rule) == "table" and type(rule.collections) == "table" then
       for _, c in ipairs(rule.collections) do
         if type(c) == "table" and c.name == "All" then return c end
       end
