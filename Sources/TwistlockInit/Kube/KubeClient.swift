@@ -425,7 +425,8 @@ public final class KubeClient: @unchecked Sendable {
                 delay = retryAfter(response) ?? backoff(attempt)
                 why = "\(response.status) \(HTTPResponseStatus(statusCode: response.status).reasonPhrase)"
             case .failure(let error):
-                guard attempt < options.maxRetries else {
+                // A certificate the client does not trust will not become trusted by asking again.
+                guard attempt < options.maxRetries, !KubeClient.isTLSVerificationFailure(error) else {
                     throw KubeError(operation: operation, object: object, reason: .transport(KubeClient.describe(error)))
                 }
                 delay = backoff(attempt)
@@ -477,6 +478,13 @@ public final class KubeClient: @unchecked Sendable {
     private func backoff(_ attempt: Int) -> Double {
         let exp = options.backoffBase * pow(2, Double(attempt))
         return min(exp, options.maxBackoff) * Double.random(in: 0.5...1.0)
+    }
+
+    static func isTLSVerificationFailure(_ error: Error) -> Bool {
+        if error is NIOSSLError { return true }
+        let text = String(describing: error)
+        return text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed")
+            || text.contains("handshakeFailed")
     }
 
     static func describe(_ error: Error) -> String {
