@@ -146,12 +146,14 @@ public enum SecretsDirectory {
     }
 
     /// Every secret string in the values: the secret keys and the additional users' passwords.
+    /// The admin's user name may come from the secrets directory but is not itself secret (it
+    /// is shown in output, and masking a common word like "admin" would mangle every line).
     static func collect(_ root: JSON) -> [String] {
         var out: [String] = []
         func add(_ value: JSON?) {
             if case .string(let s)? = value, !s.isEmpty, !out.contains(s) { out.append(s) }
         }
-        for key in ValuesSchema.secretKeys {
+        for key in ValuesSchema.secretKeys where !key.hasSuffix(".username") {
             add((try? ValuePath.parse(key)).flatMap { ValuePath.lookup($0, in: root) })
         }
         if case .array(let users)? = root["console"]?["additionalUsers"] {

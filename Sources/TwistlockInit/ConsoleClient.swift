@@ -1,0 +1,333 @@
+import AsyncHTTPClient
+import Foundation
+import JSONModel
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// How the job reaches the console.
+public struct ConsoleConnection: Sendable {
+    public var baseURL: String
+    public var caFile: String?
+    public var requestTimeout: Double = 30
+    /// Retries after the first attempt, for retryable requests.
+    public var maxRetries: Int = 5
+    /// First backoff delay in seconds; doubles each attempt, with jitter, capped at `maxBackoff`.
+    public var backoffBase: Double = 0.5
+    public var maxBackoff: Double = 10
+    /// The longest `Retry-After` honoured, in seconds.
+    public var maxRetryAfter: Double = 30
+    /// No request starts after this point in time (the run's overall deadline).
+    public var deadline: Date?
+
+    public init(baseURL: String, caFile: String? = nil) {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        self.baseURL = url
+        self.caFile = caFile
+    }
+}
+
+/// A console answer.
+public struct ConsoleResponse: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let bodyText: String
+    /// The body decoded as JSON when it is JSON, else nil.
+    public var json: JSON? {
+        guard !bodyText.isEmpty else { return nil }
+        return try? JSON.parse(bodyText)
+    }
+    public var ok: Bool { (200..<300).contains(status) }
+    /// A short message for errors: the console's `err`/`message` field or the text itself.
+    public var message: String {
+        if let j = json {
+            if case .object(let o) = j {
+                for k in ["err", "error", "message"] {
+                    if case .string(let s)? = o[k] { return s }
+                }
+            }
+            if case .string(let s) = j { return s }
+        }
+        let trimmed = bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.lowercased().hasPrefix("<!doctype html") || trimmed.lowercased().hasPrefix("<html") {
+            return "an HTML page instead of an API answer"
+        }
+        return trimmed.count > 300 ? String(trimmed.prefix(300)) + "…" : trimmed
+    }
+}
+
+public enum ConsoleError: Error, CustomStringConvertible {
+    /// The request never got an answer (after retries).
+    case transport(method: String, path: String, reason: String)
+    /// The console answered with an error status.
+    case status(method: String, path: String, status: Int, message: String)
+    /// Logging in failed.
+    case authentication(status: Int, message: String)
+    case deadlineExceeded(method: String, path: String)
+    case interrupted(method: String, path: String)
+    case invalidURL(String)
+
+    public var description: String {
+        switch self {
+        case .transport(let m, let p, let r): return "\(m) \(p): no answer from the console (\(r))"
+        case .status(let m, let p, let s, let msg):
+            return "\(m) \(p): \(s) \(HTTPResponseStatus(statusCode: s).reasonPhrase)\(msg.isEmpty ? "" : ": \(msg)")"
+        case .authentication(let s, let msg):
+            return "login refused by the console: \(s) \(HTTPResponseStatus(statusCode: s).reasonPhrase)\(msg.isEmpty ? "" : ": \(msg)")"
+        case .deadlineExceeded(let m, let p): return "\(m) \(p): the run's deadline passed"
+        case .interrupted(let m, let p): return "\(m) \(p): interrupted"
+        case .invalidURL(let u): return "invalid console URL \(u)"
+        }
+    }
+}
+
+/// The console API client: TLS verified by default (extra CA with `caFile`), login on first
+/// use and once more after a 401, retries with exponential backoff and jitter for connection
+/// errors, 429 (honouring Retry-After) and 5xx on idempotent requests. Synchronous: the job's
+/// Lua runs on its own thread and each call blocks it, never an event loop.
+public final class ConsoleClient: @unchecked Sendable {
+    public let connection: ConsoleConnection
+    private let http: HTTPClient
+    private var credentials: (username: String, password: String)?
+    private var token: String?
+    private let redactor: Redactor
+    private let lock = NSLock()
+    private var interrupted = false
+    private var current: HTTPClient.Task<HTTPClient.Response>?
+    /// Called before each retry wait (for progress lines).
+    public var onRetry: ((String) -> Void)?
+    /// Requests sent over the wire (every attempt).
+    public private(set) var requestCount = 0
+    private var sleeper: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
+
+    public init(connection: ConsoleConnection, redactor: Redactor) throws {
+        self.connection = connection
+        self.redactor = redactor
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca = connection.caFile {
+            guard FileManager.default.isReadableFile(atPath: ca) else {
+                throw ConsoleError.transport(method: "TLS", path: ca, reason: "the CA file \(ca) cannot be read")
+            }
+            tls.additionalTrustRoots = [.file(ca)]
+        }
+        var config = HTTPClient.Configuration(tlsConfiguration: tls)
+        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(connection.requestTimeout * 1000)))
+        config.redirectConfiguration = .disallow
+        config.decompression = .disabled
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    }
+
+    deinit {
+        try? http.syncShutdown()
+    }
+
+    public func shutdown() {
+        try? http.syncShutdown()
+    }
+
+    public func setCredentials(username: String, password: String) {
+        lock.lock(); defer { lock.unlock() }
+        credentials = (username, password)
+        redactor.add(password)
+        token = nil
+    }
+
+    /// Abandons the request in flight and refuses new ones (SIGTERM).
+    public func interrupt() {
+        lock.lock()
+        interrupted = true
+        let task = current
+        lock.unlock()
+        task?.cancel()
+    }
+
+    /// `/api/v1/<path>` for relative paths; absolute paths are kept.
+    public func apiPath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : "/api/v1/" + path
+    }
+
+    /// Whether a request may be sent again after a failure whose outcome is unknown.
+    public static func isIdempotent(method: String, path: String) -> Bool {
+        switch method.uppercased() {
+        case "GET", "PUT", "DELETE", "HEAD": return true
+        case "POST":
+            let p = path.replacingOccurrences(of: "/api/v1/", with: "")
+                .replacingOccurrences(of: "/api/v34.04/", with: "")
+            return p.hasPrefix("settings/") || p.hasPrefix("defenders/") || p == "authenticate"
+        default: return false
+        }
+    }
+
+    // MARK: - Login
+
+    /// Logs in with the credentials given; returns the console's answer for a refusal.
+    @discardableResult
+    public func login() throws -> ConsoleResponse {
+        guard let creds = lock.withLock({ credentials }) else {
+            throw ConsoleError.authentication(status: 401, message: "no credentials configured")
+        }
+        let body = JSON.object(["username": .string(creds.username), "password": .string(creds.password)])
+        let resp = try send(method: "POST", path: apiPath("authenticate"), body: body.encoded(),
+                            auth: false, retry: .always)
+        if resp.ok, case .string(let t)? = resp.json?["token"] {
+            redactor.add(t)
+            lock.withLock { token = t }
+        }
+        return resp
+    }
+
+    // MARK: - Requests
+
+    /// Sends a request; `auth` adds the bearer token (logging in first when needed, and once
+    /// more after a 401). Returns every answer the console gives; throws only when no answer
+    /// came (or login failed).
+    public func request(method: String, path: String, body: JSON?, auth: Bool = true,
+                        retry: Bool = true) throws -> ConsoleResponse {
+        let fullPath = apiPath(path)
+        let text = body.map { $0.encoded() }
+        let mayRetry: RetryPolicy = !retry ? .never
+            : (ConsoleClient.isIdempotent(method: method, path: fullPath) ? .always : .unprocessedOnly)
+        guard auth else {
+            return try send(method: method, path: fullPath, body: text, auth: false, retry: mayRetry)
+        }
+        if lock.withLock({ token }) == nil {
+            let r = try login()
+            guard r.ok else { throw ConsoleError.authentication(status: r.status, message: r.message) }
+        }
+        var resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry)
+        if resp.status == 401 {
+            // The token expired or the console restarted: log in again, once, and retry.
+            lock.withLock { token = nil }
+            let r = try login()
+            guard r.ok else { throw ConsoleError.authentication(status: r.status, message: r.message) }
+            resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry)
+        }
+        return resp
+    }
+
+    /// When a failed request may be sent again.
+    enum RetryPolicy {
+        /// Not at all (the caller polls itself, like the wait step).
+        case never
+        /// Only when the console cannot have processed it: 429, or the connection refused.
+        case unprocessedOnly
+        /// Also after 5xx and lost connections (idempotent requests).
+        case always
+    }
+
+    private func send(method: String, path: String, body: String?, auth: Bool, retry: RetryPolicy) throws -> ConsoleResponse {
+        var attempt = 0
+        while true {
+            if lock.withLock({ interrupted }) { throw ConsoleError.interrupted(method: method, path: path) }
+            if let d = connection.deadline, Date() >= d { throw ConsoleError.deadlineExceeded(method: method, path: path) }
+            let outcome: Result<ConsoleResponse, Error>
+            do {
+                outcome = .success(try once(method: method, path: path, body: body, auth: auth))
+            } catch {
+                outcome = .failure(error)
+            }
+            if lock.withLock({ interrupted }) { throw ConsoleError.interrupted(method: method, path: path) }
+            var wait: Double? = nil
+            var reason = ""
+            switch outcome {
+            case .success(let resp):
+                if retry == .never {
+                    return resp
+                } else if resp.status == 429 {
+                    // 429 means the console did not process the request: always safe to retry.
+                    wait = retryAfter(resp) ?? backoff(attempt)
+                    reason = "429 Too Many Requests"
+                } else if resp.status >= 500 && retry == .always {
+                    wait = retryAfter(resp) ?? backoff(attempt)
+                    reason = "\(resp.status) \(HTTPResponseStatus(statusCode: resp.status).reasonPhrase)"
+                } else {
+                    return resp
+                }
+                if attempt >= connection.maxRetries { return resp }
+            case .failure(let error):
+                let refusedBeforeSending = ConsoleClient.isConnectRefusal(error)
+                let allowed = retry == .always || (retry == .unprocessedOnly && refusedBeforeSending)
+                guard allowed, attempt < connection.maxRetries else {
+                    throw ConsoleError.transport(method: method, path: path, reason: ConsoleClient.describe(error))
+                }
+                wait = backoff(attempt)
+                reason = ConsoleClient.describe(error)
+            }
+            attempt += 1
+            let delay = wait ?? 0
+            if let d = connection.deadline, Date().addingTimeInterval(delay) >= d {
+                throw ConsoleError.deadlineExceeded(method: method, path: path)
+            }
+            onRetry?("\(method) \(path): \(reason); retry \(attempt)/\(connection.maxRetries) in \(String(format: "%.1f", delay)) s")
+            sleeper(delay)
+        }
+    }
+
+    private func once(method: String, path: String, body: String?, auth: Bool) throws -> ConsoleResponse {
+        guard var request = try? HTTPClient.Request(url: connection.baseURL + path, method: HTTPMethod(rawValue: method.uppercased())) else {
+            throw ConsoleError.invalidURL(connection.baseURL + path)
+        }
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "twistlock-init")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .string(body)
+        }
+        if auth, let t = lock.withLock({ token }) {
+            request.headers.add(name: "Authorization", value: "Bearer \(t)")
+        }
+        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request),
+                                deadline: .now() + .milliseconds(Int64(connection.requestTimeout * 1000)))
+        lock.withLock {
+            current = task
+            requestCount += 1
+        }
+        defer { lock.withLock { current = nil } }
+        let response = try task.wait()
+        var headers: [String: String] = [:]
+        for (k, v) in response.headers { headers[k.lowercased()] = v }
+        var text = ""
+        if var buf = response.body {
+            text = buf.readString(length: buf.readableBytes) ?? ""
+        }
+        return ConsoleResponse(status: Int(response.status.code), headers: headers, bodyText: text)
+    }
+
+    private func retryAfter(_ resp: ConsoleResponse) -> Double? {
+        guard let v = resp.headers["retry-after"], let s = Double(v.trimmingCharacters(in: .whitespaces)) else { return nil }
+        return min(max(s, 0), connection.maxRetryAfter)
+    }
+
+    private func backoff(_ attempt: Int) -> Double {
+        let exp = connection.backoffBase * pow(2, Double(attempt))
+        let capped = min(exp, connection.maxBackoff)
+        return capped * Double.random(in: 0.5...1.0)
+    }
+
+    static func isConnectRefusal(_ error: Error) -> Bool {
+        if let e = error as? HTTPClientError, e == .connectTimeout { return true }
+        let text = String(describing: error).lowercased()
+        return text.contains("connection refused") || text.contains("connectionrefused") || text.contains("econnrefused")
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .readTimeout, .deadlineExceeded: return "the request timed out"
+            case .connectTimeout: return "connecting timed out"
+            case .remoteConnectionClosed: return "the console closed the connection"
+            case .cancelled: return "cancelled"
+            default: break
+            }
+        }
+        if let e = error as? NIOSSLError { return "TLS: \(e)" }
+        let text = String(describing: error)
+        if text.contains("certificate") || text.contains("CERTIFICATE") || text.contains("handshake") {
+            return "TLS: \(text)"
+        }
+        if text.lowercased().contains("connection refused") { return "connection refused" }
+        if text.contains("ioOnClosedChannel") || text.contains("uncleanShutdown") { return "the console closed the connection" }
+        return text
+    }
+}

@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The job's own Istio sidecar: wait for it before the first request, ask it to quit at the
+/// end (success, failure or SIGTERM) so that the Job's pod completes.
+public final class IstioSidecar: @unchecked Sendable {
+    public struct Endpoints: Sendable {
+        public var ready = "http://127.0.0.1:15021/healthz/ready"
+        public var quit = "http://127.0.0.1:15020/quitquitquit"
+        public var readyTimeout: Double = 120
+        public init() {}
+    }
+
+    let endpoints: Endpoints
+    let log: JobLog
+    private var quitSent = false
+    private let lock = NSLock()
+
+    public init(endpoints: Endpoints, log: JobLog) {
+        self.endpoints = endpoints
+        self.log = log
+    }
+
+    /// Polls the sidecar's readiness endpoint until it answers 200, bounded by `readyTimeout`.
+    public func waitUntilReady() {
+        let deadline = Date().addingTimeInterval(endpoints.readyTimeout)
+        var announced = false
+        while Date() < deadline {
+            if let status = IstioSidecar.call("GET", endpoints.ready), status == 200 { return }
+            if !announced {
+                log.log(.info, "waiting for the Istio sidecar (\(endpoints.ready))")
+                announced = true
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        log.log(.warn, "the Istio sidecar was not ready after \(Int(endpoints.readyTimeout)) s; going on")
+    }
+
+    /// Asks the sidecar to exit; once per run.
+    public func quit() {
+        let first: Bool = lock.withLock {
+            if quitSent { return false }
+            quitSent = true
+            return true
+        }
+        guard first else { return }
+        if let status = IstioSidecar.call("POST", endpoints.quit), (200..<300).contains(status) {
+            log.log(.info, "asked the Istio sidecar to quit")
+        } else {
+            log.log(.warn, "could not ask the Istio sidecar to quit (\(endpoints.quit))")
+        }
+    }
+
+    static func call(_ method: String, _ url: String) -> Int? {
+        guard var request = try? HTTPClient.Request(url: url, method: .init(rawValue: method)) else { return nil }
+        if method == "POST" { request.body = .string("") }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        defer { try? client.syncShutdown() }
+        guard let resp = try? client.execute(request: request, deadline: .now() + .seconds(3)).wait() else { return nil }
+        return Int(resp.status.code)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import JobConfig
+import JSONModel
+
+public enum JobMode: String, Sendable {
+    case run
+    case plan
+}
+
+/// Everything the primitives share during one run: values, the console client, the log, the
+/// ledger of writes, the secrets directory, and the step now running.
+public final class JobContext: @unchecked Sendable {
+    public let mode: JobMode
+    public let strict: Bool
+    public let values: Values
+    public let redactor: Redactor
+    public let log: JobLog
+    public let console: ConsoleClient
+    public let ledger: Ledger
+    public let secretsDir: URL?
+    public let kubeconfig: String?
+    /// The Kubernetes client, built on the first `k8s.*` call so that runs without the
+    /// defenders step need no cluster (owned by the k8s primitives).
+    public var kubeState: AnyObject?
+
+    /// The step now running (set by the runner).
+    public internal(set) var step: String = ""
+    /// Set by `job.stop(message)`.
+    public internal(set) var stopRequest: String?
+    var consoleVersion: String?
+
+    public init(mode: JobMode, strict: Bool, values: Values, redactor: Redactor, log: JobLog,
+                console: ConsoleClient, secretsDir: URL?, kubeconfig: String? = nil) {
+        self.mode = mode
+        self.strict = strict
+        self.values = values
+        self.redactor = redactor
+        self.log = log
+        self.console = console
+        self.ledger = Ledger(redactor: redactor)
+        self.secretsDir = secretsDir
+        self.kubeconfig = kubeconfig
+    }
+}
+
+/// Raised inside a step by `job.stop(message)`; the runner recognises it and ends the run.
+public struct JobStop: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { "job.stop: \(message)" }
+}
+
+/// An error a primitive raises: its text becomes the Lua error message.
+public struct PrimitiveError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

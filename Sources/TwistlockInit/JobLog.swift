@@ -1,0 +1,87 @@
+import Foundation
+import JSONModel
+
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text
+    case json
+}
+
+public enum LogLevel: String, Sendable {
+    case info, warn, error
+    var marker: String {
+        switch self {
+        case .info: return "✔"
+        case .warn: return "⚠"
+        case .error: return "✘"
+        }
+    }
+}
+
+/// Where the job's lines go: human-readable with ✔ ⚠ ✘ markers, or one JSON object per line.
+/// Every line passes through the redactor first. The sink is injectable for tests.
+public final class JobLog: @unchecked Sendable {
+    public let format: LogFormat
+    public let redactor: Redactor
+    private let sink: (String) -> Void
+    private let lock = NSLock()
+    private(set) public var lines: [String] = []
+    private let keepLines: Bool
+
+    public init(format: LogFormat = .text, redactor: Redactor, keepLines: Bool = false,
+                sink: ((String) -> Void)? = nil) {
+        self.format = format
+        self.redactor = redactor
+        self.keepLines = keepLines
+        self.sink = sink ?? { line in
+            FileHandle.standardOutput.write((line + "\n").data(using: .utf8)!)
+        }
+    }
+
+    /// A message from a step (or the runner, with step nil).
+    public func log(_ level: LogLevel, _ message: String, step: String? = nil, fields: [String: JSON] = [:]) {
+        let clean = redactor.redact(message)
+        switch format {
+        case .text:
+            let prefix = step.map { "[\($0)] " } ?? ""
+            let text = clean.split(separator: "\n", omittingEmptySubsequences: false)
+                .enumerated()
+                .map { $0.offset == 0 ? "  \(level.marker) \(prefix)\($0.element)" : "      \($0.element)" }
+                .joined(separator: "\n")
+            emit(text)
+        case .json:
+            var obj: [String: JSON] = [
+                "level": .string(level.rawValue),
+                "message": .string(clean),
+                "time": .string(JobLog.timestamp()),
+            ]
+            if let step { obj["step"] = .string(step) }
+            for (k, v) in fields { obj[k] = redactor.redact(v) }
+            emit(JSON.object(obj).encoded())
+        }
+    }
+
+    /// A plain line of output (headings, diffs, tables) in text mode; a typed event in JSON mode.
+    public func print(_ text: String, event: String = "output", fields: [String: JSON] = [:]) {
+        switch format {
+        case .text:
+            emit(redactor.redact(text))
+        case .json:
+            var obj: [String: JSON] = ["event": .string(event), "time": .string(JobLog.timestamp())]
+            for (k, v) in fields { obj[k] = redactor.redact(v) }
+            if fields.isEmpty { obj["message"] = .string(redactor.redact(text)) }
+            emit(JSON.object(obj).encoded())
+        }
+    }
+
+    private func emit(_ line: String) {
+        lock.lock(); defer { lock.unlock() }
+        if keepLines { lines.append(line) }
+        sink(line)
+    }
+
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+}

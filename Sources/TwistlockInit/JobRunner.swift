@@ -1,0 +1,346 @@
+import Foundation
+import JobConfig
+import JSONModel
+import LuaHost
+
+/// Everything a run needs to know, from the command line (or a test).
+public struct JobOptions: Sendable {
+    public var valuesFiles: [URL] = []
+    public var sets: [String] = []
+    /// The project's steps directory first, then operators' directories (`--steps-dir`).
+    public var stepsDirs: [URL] = []
+    public var secretsDir: URL?
+    public var consoleURL: String = "http://127.0.0.1:8081"
+    public var caFile: String?
+    public var mode: JobMode = .run
+    public var strict = false
+    public var logFormat: LogFormat = .text
+    public var reportJSON: URL?
+    public var instructionLimit = 200_000_000
+    public var memoryLimitBytes = 256 * 1024 * 1024
+    public var requestTimeout: Double = 30
+    public var maxRetries = 5
+    public var backoffBase: Double = 0.5
+    /// The whole run's deadline in seconds (nil: none).
+    public var deadlineSeconds: Double?
+    public var kubeconfig: String?
+    public var istio = IstioSidecar.Endpoints()
+    /// Only these steps (by name) when non-empty.
+    public var only: [String] = []
+
+    public init() {}
+}
+
+public enum StepStatus: String, Sendable {
+    case done, skipped, failed, stopped, interrupted
+    case notRun = "not run"
+}
+
+public struct StepOutcome: Sendable {
+    public let name: String
+    public var status: StepStatus
+    public var reason: String
+    public var writes = 0
+    public var requests = 0
+    public var seconds: Double = 0
+    public var error: String?
+}
+
+public struct JobReport: Sendable {
+    public var mode: JobMode
+    public var steps: [StepOutcome] = []
+    public var writes: [WriteRecord] = []
+    public var exitCode: Int32 = 0
+    public var stopMessage: String?
+    public var problems: [String] = []
+    public var warnings: [String] = []
+    public var seconds: Double = 0
+
+    public var json: JSON {
+        var o: [String: JSON] = [
+            "mode": .string(mode.rawValue),
+            "exitCode": .int(Int64(exitCode)),
+            "seconds": .double((seconds * 1000).rounded() / 1000),
+            "steps": .array(steps.map { s in
+                var e: [String: JSON] = [
+                    "name": .string(s.name), "status": .string(s.status.rawValue), "reason": .string(s.reason),
+                    "writes": .int(Int64(s.writes)), "requests": .int(Int64(s.requests)),
+                    "seconds": .double((s.seconds * 1000).rounded() / 1000),
+                ]
+                if let err = s.error { e["error"] = .string(err) }
+                return .object(e)
+            }),
+            "writes": .array(writes.map { $0.json }),
+            "totals": .object([
+                "steps": .int(Int64(steps.count)),
+                "done": .int(Int64(steps.filter { $0.status == .done }.count)),
+                "failed": .int(Int64(steps.filter { $0.status == .failed }.count)),
+                "skipped": .int(Int64(steps.filter { $0.status == .skipped }.count)),
+                "writes": .int(Int64(steps.reduce(0) { $0 + $1.writes })),
+                "requests": .int(Int64(steps.reduce(0) { $0 + $1.requests })),
+            ]),
+        ]
+        if let m = stopMessage { o["stopped"] = .string(m) }
+        if !problems.isEmpty { o["problems"] = .array(problems.map { .string($0) }) }
+        if !warnings.isEmpty { o["warnings"] = .array(warnings.map { .string($0) }) }
+        return .object(o)
+    }
+}
+
+/// Exit codes of `twistlock-init run` and `plan` (documented in `--help` and the README).
+public enum JobExitCode {
+    public static let done: Int32 = 0
+    public static let stepFailed: Int32 = 1
+    public static let invalidInput: Int32 = 2
+    public static let stoppedStrict: Int32 = 3
+    public static let interrupted: Int32 = 143
+}
+
+/// The run loop: values → validation (all problems at once, before any request) → manifest
+/// and gates → each enabled step in order on one Lua VM → the summary and report.
+public final class JobRunner: @unchecked Sendable {
+    public let options: JobOptions
+    public let log: JobLog
+    public let redactor: Redactor
+    private let lock = NSLock()
+    private var vm: LuaVM?
+    private var context: JobContext?
+    private var interruptedBy: String?
+
+    public init(options: JobOptions, log: JobLog? = nil) {
+        self.options = options
+        let redactor = log?.redactor ?? Redactor()
+        self.redactor = redactor
+        self.log = log ?? JobLog(format: options.logFormat, redactor: redactor)
+    }
+
+    /// Loads and validates values and the manifest; used by `list`, `run` and `plan`.
+    public static func prepare(_ options: JobOptions, redactor: Redactor) throws -> (Values, [StepSpec]) {
+        let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, secretsDir: options.secretsDir)
+        for s in values.secrets { redactor.add(s) }
+        let steps = try Manifest.load(stepsDirs: options.stepsDirs)
+        let problems = validateConditions(steps, values: values)
+        if !problems.isEmpty { throw ValuesError.invalid(problems) }
+        return (values, steps)
+    }
+
+    /// SIGTERM (the Job's deadline): abandon the request in flight, stop the step.
+    public func interrupt(reason: String) {
+        lock.lock()
+        interruptedBy = reason
+        let vm = self.vm
+        let ctx = self.context
+        lock.unlock()
+        ctx?.console.interrupt()
+        vm?.interrupt(reason: reason)
+    }
+
+    public func run() -> JobReport {
+        let started = ProcessInfo.processInfo.systemUptime
+        var report = JobReport(mode: options.mode)
+        defer { _ = started }
+        let finish: (inout JobReport) -> Void = { report in
+            report.seconds = ProcessInfo.processInfo.systemUptime - started
+            self.writeReport(report)
+        }
+
+        let values: Values
+        let steps: [StepSpec]
+        do {
+            (values, steps) = try JobRunner.prepare(options, redactor: redactor)
+        } catch {
+            report.problems = JobRunner.problemLines(error).map { redactor.redact($0) }
+            report.exitCode = JobExitCode.invalidInput
+            log.log(.error, "nothing was sent to the console: the input is invalid")
+            for p in report.problems { log.log(.error, p) }
+            finish(&report)
+            return report
+        }
+        report.warnings = values.warnings.map { "\($0.key): \($0.message)" }
+        for w in report.warnings { log.log(.warn, w) }
+
+        var connection = ConsoleConnection(baseURL: options.consoleURL, caFile: options.caFile)
+        connection.requestTimeout = options.requestTimeout
+        connection.maxRetries = options.maxRetries
+        connection.backoffBase = options.backoffBase
+        if let d = options.deadlineSeconds { connection.deadline = Date().addingTimeInterval(d) }
+
+        let istio = IstioSidecar(endpoints: options.istio, log: log)
+        let istioEnabled = values.root["istio"]?["enabled"]?.boolValue ?? false
+        defer { if istioEnabled { istio.quit() } }
+
+        let client: ConsoleClient
+        do {
+            client = try ConsoleClient(connection: connection, redactor: redactor)
+        } catch {
+            report.problems = ["--ca-file: \(error)"]
+            report.exitCode = JobExitCode.invalidInput
+            log.log(.error, "\(error)")
+            finish(&report)
+            return report
+        }
+        defer { client.shutdown() }
+        client.onRetry = { [log] line in log.log(.warn, line) }
+        if let user = values.root["console"]?["credentials"]?["username"]?.stringValue,
+           let pass = values.root["console"]?["credentials"]?["password"]?.stringValue, !user.isEmpty {
+            client.setCredentials(username: user, password: pass)
+        }
+        let ctx = JobContext(mode: options.mode, strict: options.strict, values: values, redactor: redactor,
+                             log: log, console: client, secretsDir: options.secretsDir, kubeconfig: options.kubeconfig)
+        let vm: LuaVM
+        do {
+            vm = try LuaVM(limits: LuaLimits(memoryBytes: options.memoryLimitBytes, instructionLimit: options.instructionLimit))
+            vm.libraryDirectories = options.stepsDirs
+            try Primitives.register(on: vm, context: ctx, stepsDirs: options.stepsDirs)
+        } catch {
+            report.problems = ["cannot start the Lua VM: \(error)"]
+            report.exitCode = JobExitCode.stepFailed
+            log.log(.error, report.problems[0])
+            finish(&report)
+            return report
+        }
+        lock.withLock {
+            self.vm = vm
+            self.context = ctx
+        }
+
+        if istioEnabled { istio.waitUntilReady() }
+
+        log.print("twistlock-init \(options.mode == .plan ? "plan" : "run") against \(options.consoleURL)")
+        var halted: (StepStatus, String)? = nil
+        for spec in steps {
+            var outcome = StepOutcome(name: spec.name, status: .skipped, reason: "")
+            let gate = spec.when.evaluate(values)
+            if !options.only.isEmpty && !options.only.contains(spec.name) {
+                outcome.reason = "not selected (--only)"
+                report.steps.append(outcome)
+                continue
+            }
+            guard gate.run else {
+                outcome.reason = gate.reason
+                log.print("○ \(spec.name) — skipped: \(gate.reason)", event: "step", fields: [
+                    "step": .string(spec.name), "status": .string("skipped"), "reason": .string(gate.reason)])
+                report.steps.append(outcome)
+                continue
+            }
+            if let (status, why) = halted {
+                outcome.status = status == .failed ? .notRun : .notRun
+                outcome.reason = why
+                report.steps.append(outcome)
+                continue
+            }
+            outcome.reason = gate.reason
+            log.print("▶ \(spec.name) — \(spec.description)", event: "step", fields: [
+                "step": .string(spec.name), "status": .string("started")])
+            ctx.step = spec.name
+            try? vm.setField("job", "step", .string(spec.name))
+            let requestsBefore = client.requestCount
+            let writesBefore = ctx.ledger.records.count
+            let t0 = ProcessInfo.processInfo.systemUptime
+            do {
+                let source = try String(contentsOf: spec.file, encoding: .utf8)
+                try vm.run(source: source, chunkName: JobRunner.chunkName(spec), instructionLimit: options.instructionLimit)
+                outcome.status = .done
+            } catch {
+                let stop = ctx.stopRequest
+                if let stop {
+                    outcome.status = .stopped
+                    outcome.error = redactor.redact(stop)
+                    report.stopMessage = outcome.error
+                    halted = (.stopped, "the run was stopped by step \(spec.name)")
+                    log.log(options.strict ? .error : .warn, "stopped: \(stop)", step: spec.name)
+                } else if let by = lock.withLock({ interruptedBy }) {
+                    outcome.status = .interrupted
+                    outcome.error = "interrupted by \(by)"
+                    halted = (.interrupted, "the run was interrupted by \(by) during \(spec.name)")
+                    log.log(.error, "interrupted by \(by); the step's current request was abandoned", step: spec.name)
+                } else {
+                    outcome.status = .failed
+                    outcome.error = redactor.redact("step \"\(spec.name)\": \(JobRunner.describe(error))")
+                    halted = (.failed, "an earlier step (\(spec.name)) failed")
+                    log.log(.error, outcome.error!, step: spec.name)
+                }
+            }
+            outcome.seconds = ProcessInfo.processInfo.systemUptime - t0
+            outcome.requests = client.requestCount - requestsBefore
+            outcome.writes = ctx.ledger.records.count - writesBefore
+            if outcome.status == .done {
+                let what = outcome.writes == 0 ? "no changes" : "\(outcome.writes) \(options.mode == .plan ? "planned " : "")write\(outcome.writes == 1 ? "" : "s")"
+                log.print("  ✔ \(spec.name) done (\(what))")
+            }
+            report.steps.append(outcome)
+            ctx.step = ""
+        }
+        lock.withLock { self.vm = nil }
+        report.writes = ctx.ledger.records
+
+        if report.steps.contains(where: { $0.status == .interrupted }) {
+            report.exitCode = JobExitCode.interrupted
+        } else if report.steps.contains(where: { $0.status == .failed }) {
+            report.exitCode = JobExitCode.stepFailed
+        } else if report.stopMessage != nil && options.strict {
+            report.exitCode = JobExitCode.stoppedStrict
+        }
+        finish(&report)
+        printSummary(report)
+        return report
+    }
+
+    static func chunkName(_ spec: StepSpec) -> String {
+        let dir = spec.origin.lastPathComponent
+        return "\(dir)/\(spec.file.lastPathComponent)"
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? LuaError { return e.description }
+        return "\(error)"
+    }
+
+    public static func problemLines(_ error: Error) -> [String] {
+        if let e = error as? ValuesError, case .invalid(let problems) = e {
+            return problems.map { "\($0.key): \($0.message)" }
+        }
+        return ["\(error)"]
+    }
+
+    private func writeReport(_ report: JobReport) {
+        guard let url = options.reportJSON else { return }
+        let text = redactor.redact(report.json.encoded(pretty: true)) + "\n"
+        do {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        } catch {
+            log.log(.error, "--report-json \(url.path): \(error)")
+        }
+    }
+
+    func printSummary(_ report: JobReport) {
+        if log.format == .json {
+            log.print("", event: "summary", fields: report.json.objectValue?.filter { $0.key != "writes" } ?? [:])
+            return
+        }
+        let rows = report.steps.map { s -> [String] in
+            [s.name, s.status.rawValue, "\(s.writes)", "\(s.requests)", s.status == .skipped || s.status == .notRun ? "" : String(format: "%.2fs", s.seconds)]
+        }
+        let header = ["step", "result", options.mode == .plan ? "planned" : "writes", "requests", "time"]
+        var widths = header.map { $0.count }
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        log.print("")
+        log.print(line(header))
+        log.print(line(widths.map { String(repeating: "─", count: $0) }))
+        for r in rows { log.print(line(r)) }
+        let writes = report.steps.reduce(0) { $0 + $1.writes }
+        let requests = report.steps.reduce(0) { $0 + $1.requests }
+        let verdict: String
+        switch report.exitCode {
+        case JobExitCode.done: verdict = report.stopMessage == nil ? "done" : "stopped early: \(report.stopMessage!)"
+        case JobExitCode.stoppedStrict: verdict = "stopped (--strict): \(report.stopMessage ?? "")"
+        case JobExitCode.interrupted: verdict = "interrupted"
+        default: verdict = "failed"
+        }
+        log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s"), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s")
+    }
+}

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import JobConfig
+import JSONModel
+import TwistlockInit
+
+@main
+struct TwistlockInitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twistlock-init",
+        abstract: "Configure a Prisma Cloud Compute (Twistlock) console through its API, from Helm values, with Lua steps.",
+        discussion: """
+        Steps run in the order of steps/manifest.yaml, each gated by a values flag. `list` shows which \
+        steps would run and why; `plan` reads the console and shows what would change without writing; \
+        `run` applies the changes; `demo` runs the job against a built-in console simulator.
+
+        Exit codes (run, plan, demo):
+          0    done (also: stopped early on purpose, e.g. no license yet, without --strict)
+          1    a step failed (its name and the reason are printed; later steps did not run)
+          2    invalid input: values, flags, manifest or files — nothing was sent to the console
+          3    stopped early on purpose under --strict
+          143  interrupted (SIGTERM or SIGINT); the report says where
+        """,
+        version: "0.1.0",
+        subcommands: [List.self, Run.self, Plan.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// Values, steps and secrets: what every subcommand reads.
+struct InputOptions: ParsableArguments {
+    @Option(name: [.customShort("f"), .customLong("values")], help: ArgumentHelp("A Helm values file (repeatable; later files win).", valueName: "file"))
+    var values: [String] = []
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set values like Helm's --set: a.b=c,x.y[0]=z (repeatable; wins over files).", valueName: "path=value"))
+    var sets: [String] = []
+
+    @Option(name: .customLong("steps-dir"), help: ArgumentHelp("An extra steps directory with its own manifest.yaml whose steps go before:/after: a named step (repeatable).", valueName: "dir"))
+    var stepsDirs: [String] = []
+
+    @Option(name: .customLong("secrets-dir"), help: ArgumentHelp("A directory of secret files, as Kubernetes mounts a Secret (one file per values key, e.g. console.credentials.password).", valueName: "dir"))
+    var secretsDir: String?
+
+    @Option(name: .customLong("builtin-steps"), help: ArgumentHelp("The job's own steps directory (default: $TWISTLOCK_INIT_STEPS, then ./steps, then the one beside the binary).", valueName: "dir"))
+    var builtinSteps: String?
+
+    func apply(to options: inout JobOptions) throws {
+        options.valuesFiles = values.map { URL(fileURLWithPath: $0) }
+        options.sets = sets
+        options.stepsDirs = [try StepsLocator.builtin(builtinSteps)] + stepsDirs.map { URL(fileURLWithPath: $0, isDirectory: true) }
+        options.secretsDir = secretsDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
+    }
+}
+
+/// How to reach the console and how to run.
+struct RunOptions: ParsableArguments {
+    @Option(name: .customLong("console-url"), help: ArgumentHelp("The console's management URL (default: $TWISTLOCK_CONSOLE_URL, else the chart's service env, else http://127.0.0.1:8081).", valueName: "url"))
+    var consoleURL: String?
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("A PEM CA to trust for the console's TLS certificate (in addition to the system's). TLS is always verified.", valueName: "file"))
+    var caFile: String?
+
+    @Flag(help: "Fail the run (exit 3) when a step stops it on purpose: refused credentials, no license yet.")
+    var strict = false
+
+    @Option(name: .customLong("log-format"), help: "text (✔ ⚠ ✘ lines) or json (one object per line).")
+    var logFormat: String = "text"
+
+    @Option(name: .customLong("report-json"), help: ArgumentHelp("Write the run's report (steps, requests, writes, timings) as JSON to this file.", valueName: "file"))
+    var reportJSON: String?
+
+    @Option(name: .customLong("kubeconfig"), help: ArgumentHelp("A kubeconfig for the defenders step outside a cluster (default: $KUBECONFIG, else the in-cluster service account).", valueName: "file"))
+    var kubeconfig: String?
+
+    @Option(name: .customLong("request-timeout"), help: "Seconds one console request may take.")
+    var requestTimeout: Double = 30
+
+    @Option(name: .customLong("retries"), help: "Retries for a failed idempotent request (connection errors, 429, 5xx), with exponential backoff.")
+    var retries: Int = 5
+
+    @Option(name: .customLong("deadline"), help: "Seconds the whole run may take; no request starts after that.")
+    var deadline: Double?
+
+    @Option(name: .customLong("step-instruction-limit"), help: "Lua instructions one step may run (a deadline against runaway steps).")
+    var instructionLimit: Int = 200_000_000
+
+    @Option(name: .customLong("lua-memory-limit"), help: "Memory ceiling of the Lua state, in MiB.")
+    var luaMemoryMiB: Int = 256
+
+    @Option(name: .customLong("only"), help: ArgumentHelp("Run only these steps (repeatable), e.g. --only defenders.", valueName: "step"))
+    var only: [String] = []
+
+    @Option(name: .customLong("istio-ready-url"), help: .hidden)
+    var istioReady: String?
+
+    @Option(name: .customLong("istio-quit-url"), help: .hidden)
+    var istioQuit: String?
+
+    func apply(to options: inout JobOptions) throws {
+        guard let format = LogFormat(rawValue: logFormat) else {
+            throw ValidationError("--log-format must be text or json, not \(logFormat)")
+        }
+        options.logFormat = format
+        options.consoleURL = try consoleURL ?? RunOptions.consoleURLFromEnvironment()
+        options.caFile = caFile
+        options.strict = strict
+        options.reportJSON = reportJSON.map { URL(fileURLWithPath: $0) }
+        options.kubeconfig = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]
+        options.requestTimeout = requestTimeout
+        options.maxRetries = retries
+        options.deadlineSeconds = deadline
+        options.instructionLimit = instructionLimit
+        options.memoryLimitBytes = luaMemoryMiB * 1024 * 1024
+        options.only = only
+        if let r = istioReady { options.istio.ready = r }
+        if let q = istioQuit { options.istio.quit = q }
+    }
+
+    static func consoleURLFromEnvironment() throws -> String {
+        let env = ProcessInfo.processInfo.environment
+        if let url = env["TWISTLOCK_CONSOLE_URL"], !url.isEmpty { return url }
+        if let host = env["TWISTLOCK_CONSOLE_SERVICE_HOST"], !host.isEmpty {
+            let port = env["TWISTLOCK_CONSOLE_SERVICE_PORT_MGMT_HTTP"] ?? "8081"
+            return "http://\(host):\(port)"
+        }
+        return "http://127.0.0.1:8081"
+    }
+
+    func validate() throws {
+        if requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
+        if retries < 0 || retries > 20 { throw ValidationError("--retries must be between 0 and 20") }
+        if instructionLimit < 1000 { throw ValidationError("--step-instruction-limit must be at least 1000") }
+        if luaMemoryMiB < 8 { throw ValidationError("--lua-memory-limit must be at least 8 (MiB)") }
+    }
+}
+
+enum StepsLocator {
+    /// The job's own steps: the flag, $TWISTLOCK_INIT_STEPS, ./steps, beside the binary
+    /// (../share/twistlock-init/steps or ./steps), then the source tree's (for `swift run`).
+    static func builtin(_ flag: String?) throws -> URL {
+        let fm = FileManager.default
+        var candidates: [String] = []
+        if let flag { candidates.append(flag) }
+        if let env = ProcessInfo.processInfo.environment["TWISTLOCK_INIT_STEPS"], !env.isEmpty { candidates.append(env) }
+        candidates.append(fm.currentDirectoryPath + "/steps")
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        candidates.append(exe.appendingPathComponent("../share/twistlock-init/steps").standardized.path)
+        candidates.append(exe.appendingPathComponent("steps").path)
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../steps").standardized.path)
+        for c in candidates where fm.fileExists(atPath: c + "/manifest.yaml") {
+            return URL(fileURLWithPath: c, isDirectory: true)
+        }
+        if let flag { throw ValidationError("--builtin-steps \(flag): no manifest.yaml there") }
+        throw ValidationError("cannot find the job's steps directory (looked in: \(candidates.joined(separator: ", "))); pass --builtin-steps")
+    }
+}
+
+/// Runs the job on its own thread, with SIGTERM/SIGINT interrupting it cleanly.
+enum Launcher {
+    static func run(_ options: JobOptions, log: JobLog? = nil) -> JobReport {
+        let runner = JobRunner(options: options, log: log)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "signals")
+        var sources: [DispatchSourceSignal] = []
+        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { runner.interrupt(reason: name) }
+            s.resume()
+            sources.append(s)
+        }
+        let report = runner.run()
+        for s in sources { s.cancel() }
+        return report
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The dry run: each step in order, run or skip, and why. Validates values and manifests; sends nothing.")
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "text or json")
+    var output: String = "text"
+
+    func run() throws {
+        var options = JobOptions()
+        try input.apply(to: &options)
+        let redactor = Redactor()
+        let values: Values
+        let steps: [StepSpec]
+        do {
+            (values, steps) = try JobRunner.prepare(options, redactor: redactor)
+        } catch {
+            for line in JobRunner.problemLines(error) {
+                FileHandle.standardError.write((redactor.redact("✘ " + line) + "\n").data(using: .utf8)!)
+            }
+            throw ExitCode(2)
+        }
+        let rows = steps.map { ($0, $0.when.evaluate(values)) }
+        if output == "json" {
+            let arr = JSON.array(rows.map { spec, gate in
+                .object([
+                    "name": .string(spec.name), "run": .bool(gate.run), "reason": .string(gate.reason),
+                    "description": .string(spec.description), "file": .string(spec.file.path),
+                ])
+            })
+            print(redactor.redact(JSON.object(["steps": arr, "warnings": .array(values.warnings.map { .string("\($0.key): \($0.message)") })]).encoded(pretty: true)))
+            return
+        }
+        for w in values.warnings { print(redactor.redact("⚠ \(w.key): \(w.message)")) }
+        let width = rows.map { $0.0.name.count }.max() ?? 10
+        for (spec, gate) in rows {
+            let verb = gate.run ? "run " : "skip"
+            print("\(verb)  \(spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(gate.reason)")
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the enabled steps in order against the console; stop at the first failed step.")
+    @OptionGroup var input: InputOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func run() throws {
+        var options = JobOptions()
+        try input.apply(to: &options)
+        try runOptions.apply(to: &options)
+        options.mode = .run
+        let report = Launcher.run(options)
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read the console and show, per object, what a run would change — without writing anything.")
+    @OptionGroup var input: InputOptions
+    @OptionGroup var runOptions: RunOptions
+
+    func run() throws {
+        var options = JobOptions()
+        try input.apply(to: &options)
+        try runOptions.apply(to: &options)
+        options.mode = .plan
+        let report = Launcher.run(options)
+        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+}
