@@ -13,6 +13,10 @@ while true do
     return
   end
   local why = ok and ("HTTP " .. resp.status) or tostring(resp)
+  if not ok and why:find("TLS", 1, true) then
+    -- A certificate the job does not trust will not fix itself by waiting.
+    error(string.format("cannot talk to the console at %s: %s (give its CA with --ca-file)", job.console_url, why))
+  end
   local elapsed = time.now() - started
   if elapsed >= timeout then
     error(string.format("the console at %s did not answer within %d s (init.waitTimeoutSeconds); last answer: %s",
