@@ -1,1 +1,180 @@
-print("twistlock-console-sim")
+import ArgumentParser
+import ConsoleSimulator
+import Foundation
+import JSONModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct ConsoleSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twistlock-console-sim",
+        abstract: "A simulated Prisma Cloud Compute console (34.04) on loopback.",
+        discussion: """
+        `serve` (the default) prints the base URL (http://127.0.0.1:PORT) as its first line, then \
+        serves until interrupted. Inspection: GET /sim/state, GET /sim/requests, POST /sim/faults.
+        """,
+        subcommands: [Serve.self, LicenseKey.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the simulated console.")
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port; 0 picks a free one (the first line printed holds the URL).")
+    var port = 0
+
+    @Option(name: .customLong("state"), help: "Start from a saved state (GET /sim/state output).")
+    var stateFile: String?
+
+    @Option(help: "Lifetime of issued tokens, in seconds.")
+    var tokenLifetime: Double = 1800
+
+    @Option(help: "Number of compliance checks in the catalog (at least 100).")
+    var catalogSize = ComplianceCatalog.defaultSize
+
+    @Option(help: "Not ready for this many seconds after start.")
+    var notReady: Double = 0
+
+    @Option(help: "How the console is not ready: unavailable (503 everywhere) or refuse (connections refused).")
+    var notReadyMode = "unavailable"
+
+    @Option(help: "A fault plan: JSON, or @FILE holding it ({\"rules\":[...],\"seed\":N}).")
+    var faults: String?
+
+    @Option(name: .customLong("fault"), help: "One fault rule as JSON ({\"kind\":\"status\",\"status\":503,\"path\":\"settings/*\",\"count\":2}); repeatable.")
+    var faultRules: [String] = []
+
+    @Option(help: "Seed for fault fractions.")
+    var seed: UInt64?
+
+    @Option(help: "Serve HTTPS with this PEM certificate (chain).")
+    var tlsCert: String?
+
+    @Option(help: "The PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "The version GET /api/v1/version reports.")
+    var consoleVersion = "34.04.145"
+
+    func run() async throws {
+        var options = SimulatorOptions()
+        options.host = host
+        options.port = port
+        options.tokenLifetime = tokenLifetime
+        options.catalogSize = catalogSize
+        options.version = consoleVersion
+        options.tlsCertificatePath = tlsCert
+        options.tlsKeyPath = tlsKey
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        if let stateFile {
+            let text = try String(contentsOfFile: stateFile, encoding: .utf8)
+            options.initialState = try JSON.parse(text)
+        }
+        var plan = FaultPlan()
+        if let faults {
+            let text = faults.hasPrefix("@") ? try String(contentsOfFile: String(faults.dropFirst()), encoding: .utf8) : faults
+            plan = try FaultPlan(json: try JSON.parse(text))
+        }
+        for rule in faultRules { plan.rules.append(try FaultRule(json: try JSON.parse(rule))) }
+        if notReady > 0 {
+            guard let mode = NotReadyMode(rawValue: notReadyMode) else {
+                throw ValidationError("--not-ready-mode must be unavailable or refuse")
+            }
+            plan.notReadySeconds = notReady
+            plan.notReadyMode = mode
+        }
+        if let seed { plan.seed = seed }
+        options.faults = plan
+
+        let sim = ConsoleSimulator(options: options)
+        let url = try await sim.start()
+        print(url.absoluteString)
+        print("twistlock-console-sim \(options.version): catalog \(sim.complianceCatalog.count) checks; inspect \(url.absoluteString)/sim/state, /sim/requests; faults via POST /sim/faults")
+        fflush(stdout)
+        await waitForSignal()
+        await sim.stop()
+    }
+
+    func waitForSignal() async {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let queue = DispatchQueue(label: "signals")
+            let once = Once()
+            var sources: [DispatchSourceSignal] = []
+            for sig in [SIGINT, SIGTERM] {
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler {
+                    if once.fire() { continuation.resume() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            Signals.keep(sources)
+        }
+    }
+}
+
+final class Once: @unchecked Sendable {
+    private var fired = false
+    private let lock = NSLock()
+    func fire() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if fired { return false }
+        fired = true
+        return true
+    }
+}
+
+enum Signals {
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+    static func keep(_ s: [DispatchSourceSignal]) { sources = s }
+}
+
+struct LicenseKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "license-key",
+        abstract: "Print a license key the simulator accepts.",
+        discussion: "Format: SIM1-<base64url JSON {customer_id, expiration_date, type, defenders}>-<16 hex of SHA-256 over \"SIM1-\"+payload>."
+    )
+
+    @Option(help: "Expiry: RFC 3339 or YYYY-MM-DD (default: one year from now). A past date makes an expired key.")
+    var expires: String?
+
+    @Option(help: "Customer id.")
+    var customer = "sim-customer"
+
+    @Option(help: "License tier: enterprise, evaluation, developer or oem.")
+    var type = "enterprise"
+
+    @Option(help: "Number of defenders.")
+    var defenders = 100
+
+    func run() throws {
+        var date = Date().addingTimeInterval(365 * 86400)
+        if let expires {
+            let f = ISO8601DateFormatter()
+            if let d = f.date(from: expires) {
+                date = d
+            } else if let d = f.date(from: expires + "T00:00:00Z") {
+                date = d
+            } else {
+                throw ValidationError("--expires must be RFC 3339 (2030-01-01T00:00:00Z) or YYYY-MM-DD")
+            }
+        }
+        guard SimulatorLicense.tiers.contains(type) else {
+            throw ValidationError("--type must be one of \(SimulatorLicense.tiers.joined(separator: ", "))")
+        }
+        print(SimulatorLicense.makeKey(customer: customer, expires: date, tier: type, defenders: defenders))
+    }
+}
