@@ -34,6 +34,15 @@ for _, name in ipairs({ "pairs", "ipairs", "next", "select", "type", "tostring",
     "error", "assert", "setmetatable", "getmetatable", "rawget", "rawset", "rawequal", "rawlen" }) do
   base[name] = _G[name]
 end
+-- Finalizers would run outside any run's instruction budget (at a garbage collection
+-- between runs): steps cannot install them.
+local rawsetmetatable = setmetatable
+base.setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc metamethods are not available to steps (sandbox)", 2)
+  end
+  return rawsetmetatable(t, mt)
+end
 
 -- JSON markers and the null sentinel.
 local ARRAY_MT = { __metatable = "json.array", __name = "json.array" }

@@ -272,6 +272,26 @@ final class LuaSandboxTests: XCTestCase {
         XCTAssertEqual(error.line, 1)
     }
 
+    func testAdversarialChunks() throws {
+        let vm = try LuaVM()
+        let gc = try XCTUnwrap(expectLuaError(vm, "setmetatable({}, {__gc = function() while true do end end})"))
+        XCTAssertEqual(gc.kind, .sandbox)
+        XCTAssertEqual(gc.message, "setmetatable: __gc metamethods are not available to steps (sandbox)")
+        let recursion = try XCTUnwrap(expectLuaError(vm, "local function f() return f() + 1 end\nf()"))
+        XCTAssertEqual(recursion.kind, .runtime)
+        XCTAssertTrue(recursion.message.contains("stack overflow"), recursion.message)
+        let nested = try XCTUnwrap(expectLuaError(vm, "local function f() return pcall(f) end\nlocal ok = f()\nerror('after')"))
+        XCTAssertEqual(nested.message, "after")
+        // A to-be-closed variable runs within the run's budget.
+        let close = try XCTUnwrap(expectLuaError(vm, """
+        do
+          local x <close> = setmetatable({}, {__close = function() while true do end end})
+        end
+        """, instructionLimit: 10_000))
+        XCTAssertEqual(close.kind, .instructionLimit)
+        XCTAssertEqual(try vm.evaluate(source: "return 1", chunkName: "still fine"), [1])
+    }
+
     func testStringMetatableCannotEscape() throws {
         let vm = try LuaVM()
         try vm.run(source: """
