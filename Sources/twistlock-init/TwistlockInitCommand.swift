@@ -22,7 +22,7 @@ struct TwistlockInitCommand: ParsableCommand {
           143  interrupted (SIGTERM or SIGINT); the report says where
         """,
         version: "0.1.0",
-        subcommands: [List.self, Run.self, Plan.self],
+        subcommands: [List.self, Run.self, Plan.self, Demo.self],
         defaultSubcommand: nil
     )
 }

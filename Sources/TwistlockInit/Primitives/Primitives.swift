@@ -25,5 +25,6 @@ public enum Primitives {
         try BasicPrimitives.register(on: vm, context: context, stepsDirs: stepsDirs)
         ConsolePrimitives.register(on: vm, context: context)
         YAMLPrimitives.register(on: vm, context: context)
+        K8sPrimitives.register(on: vm, context: context)
     }
 }
