@@ -487,6 +487,7 @@ def test_steps_configmap_is_the_project_steps(helm):
     want["manifest.yaml"] = (ROOT / "steps" / "manifest.yaml").read_text()
     assert mounted == want
     assert mount_path(docs, "steps") == IMAGE_STEPS
+    assert arg_value(container(docs)["args"], "--builtin-steps") == [IMAGE_STEPS]
     # Every step the manifest names is there.
     for step in yaml.safe_load(want["manifest.yaml"])["steps"]:
         assert step["file"] in mounted or not (ROOT / "steps" / step["file"]).exists()

@@ -180,8 +180,9 @@ affinity:
 {{- end -}}
 
 {{/*
-Where the chart's steps are mounted: over the image's own copy of steps/ (see Containerfile), so
-the job runs the steps of the chart it was installed with, and a fixed step ships with the chart.
+Where the chart's steps are mounted (and given as --builtin-steps): over the image's own copy of
+steps/ (see Containerfile), so the job runs the steps of the chart it was installed with, and a
+fixed step ships with the chart.
 */}}
 {{- define "twistlock-init.stepsPath" -}}
 /usr/local/share/twistlock-init/steps
