@@ -134,6 +134,14 @@ struct SimClient {
 
     func get(_ endpoint: String) async throws -> HTTPResult { try await call("GET", endpoint) }
 
+    /// GET that must answer 200 with JSON.
+    func getJSON(_ endpoint: String, file: StaticString = #filePath, line: UInt = #line) async throws -> JSON {
+        let r = try await get(endpoint)
+        XCTAssertEqual(r.status, 200, r.text, file: file, line: line)
+        guard let j = r.json else { throw HTTPTestError.malformedResponse("not JSON: \(r.text.prefix(200))") }
+        return j
+    }
+
     func send(_ method: String, _ endpoint: String, json: JSON) async throws -> HTTPResult {
         try await call(method, endpoint, json.encoded())
     }
