@@ -90,6 +90,15 @@ public final class LuaVM: @unchecked Sendable {
     /// Receives what steps `print` (arguments joined by tabs). Without it, print writes to
     /// standard error.
     public var printHandler: ((String) -> Void)?
+
+    /// Every name the host made visible to steps (`console.get`, `job.mode`, `values`), in
+    /// registration order: what `steps/types/host.lua` must declare.
+    public private(set) var registeredNames: [String] = []
+
+    private func noteRegistered(_ namespace: String?, _ name: String) {
+        let qualified = namespace.map { "\($0).\(name)" } ?? name
+        if !registeredNames.contains(qualified) { registeredNames.append(qualified) }
+    }
     /// The chunk being run, while `run` is running.
     public private(set) var currentChunkName: String?
 
@@ -203,6 +212,7 @@ public final class LuaVM: @unchecked Sendable {
     }
 
     private func installHostFunction(_ namespace: String?, _ name: String, _ body: @escaping (LuaVM, OpaquePointer) throws -> Int32) {
+        noteRegistered(namespace, name)
         let qualified = namespace.map { "\($0).\(name)" } ?? name
         do {
             try callPrelude(refs.setEntry) {
@@ -250,6 +260,7 @@ public final class LuaVM: @unchecked Sendable {
     /// it can call host functions registered before, e.g. a `__log.write`). Use it for
     /// primitives that need Lua semantics, e.g. `log.info(fmt, ...)` with `string.format`.
     public func define(_ namespace: String?, _ name: String, lua source: String) throws {
+        noteRegistered(namespace, name)
         let qualified = namespace.map { "\($0).\(name)" } ?? name
         try callPrelude(refs.define) {
             pushOptionalString(namespace)
@@ -265,6 +276,7 @@ public final class LuaVM: @unchecked Sendable {
     /// raises "values are read-only" / "<name> is read-only"). When `name` is also a
     /// namespace (host functions, `setField`), its entries are looked up first.
     public func setGlobal(_ name: String, readOnly value: JSON) throws {
+        noteRegistered(nil, name)
         switch value {
         case .array, .object:
             let label = name == "values" ? "values are read-only" : "\(name) is read-only"
@@ -287,6 +299,7 @@ public final class LuaVM: @unchecked Sendable {
     /// Sets `namespace.name` (e.g. `job.mode`) for every later run. Arrays and objects are
     /// read-only for steps. `.null` removes the field.
     public func setField(_ namespace: String, _ name: String, _ value: JSON) throws {
+        noteRegistered(namespace, name)
         try callPrelude(refs.setEntry) {
             bridge.pushString(namespace)
             bridge.pushString(name)

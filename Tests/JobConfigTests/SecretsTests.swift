@@ -47,7 +47,7 @@ final class SecretsTests: XCTestCase {
         XCTAssertEqual(values.string("monitoring.password"), "metrics-file-pw")
         XCTAssertEqual(values.string("console.additionalUsers[0].password"), "alice-file-pw")
         XCTAssertEqual(values.string("console.additionalUsers[1].password"), "bob-values-pw")
-        XCTAssertEqual(Set(values.secrets), ["admin", "from-file-pw", "LIC-FILE", "proxy-file-pw", "metrics-file-pw",
+        XCTAssertEqual(Set(values.secrets), ["from-file-pw", "LIC-FILE", "proxy-file-pw", "metrics-file-pw",
                                              "alice-file-pw", "bob-values-pw"])
         XCTAssertFalse(values.secrets.contains("from-values-pw"), "the replaced value is no longer a value of the run")
         XCTAssertTrue(values.warnings.isEmpty, "\(values.warnings)")

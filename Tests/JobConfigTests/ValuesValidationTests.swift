@@ -111,7 +111,7 @@ final class ValuesValidationTests: XCTestCase {
         XCTAssertEqual(values.string("console.additionalUsers[0].authType"), "basic", "authType defaults to basic")
         XCTAssertEqual(values.string("console.groups[0].authType"), "oidcGroup", "group authType defaults to oidcGroup")
         XCTAssertEqual(values.string("console.groups[1].authType"), "ldapGroup")
-        XCTAssertEqual(Set(values.secrets), ["admin", "s3cret-pw", "LICENSE-KEY-123", "pw-a", "proxy-pw", "metrics-pw"])
+        XCTAssertEqual(Set(values.secrets), ["s3cret-pw", "LICENSE-KEY-123", "pw-a", "proxy-pw", "metrics-pw"])
         XCTAssertTrue(values.warnings.isEmpty, "\(values.warnings)")
     }
 
