@@ -90,6 +90,15 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
+        // The benchmark: the whole job, release build, against a large simulated console.
+        .executableTarget(
+            name: "twistlock-bench",
+            dependencies: [
+                "TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig", "JSONModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel"], swiftSettings: swift5),
         .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel"], swiftSettings: swift5),
         .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel"], swiftSettings: swift5),
