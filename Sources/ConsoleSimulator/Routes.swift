@@ -462,7 +462,9 @@ extension ConsoleCore {
             let (opts, extra) = try DaemonSetYAML.options(from: body, version: options.version)
             findings += extra
             state.daemonSetsGenerated += 1
-            let installID = String(SHA256.hex("install:\(state.installedAt):\(state.daemonSetsGenerated)").prefix(32))
+            // One install identity per console (its defender certificates and install bundle
+            // do not change between downloads), so the same options give the same manifest.
+            let installID = String(SHA256.hex("install:\(state.installedAt)").prefix(32))
             return APIResponse(status: 200, body: .text(DaemonSetYAML.render(opts, installID: installID),
                                                         contentType: "text/plain; charset=utf-8"))
         } catch DaemonSetYAML.InvalidOptions.message(let m) {
