@@ -266,7 +266,9 @@ public final class JobRunner: @unchecked Sendable {
             outcome.writes = ctx.ledger.records.count - writesBefore
             if outcome.status == .done {
                 let what = outcome.writes == 0 ? "no changes" : "\(outcome.writes) \(options.mode == .plan ? "planned " : "")write\(outcome.writes == 1 ? "" : "s")"
-                log.print("  ✔ \(spec.name) done (\(what))")
+                log.print("  ✔ \(spec.name) done (\(what))", event: "step", fields: [
+                    "step": .string(spec.name), "status": .string("done"),
+                    "writes": .int(Int64(outcome.writes)), "requests": .int(Int64(outcome.requests))])
             }
             report.steps.append(outcome)
             ctx.step = ""
