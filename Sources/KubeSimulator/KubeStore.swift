@@ -79,6 +79,8 @@ public struct KubeRequestRecord: Sendable, Equatable {
     public let status: Int
     /// Whether a bearer token was presented (never the token itself).
     public let authenticated: Bool
+    /// The decoded body of a PATCH (the manifest as the client sent it), else nil.
+    public let body: JSON?
     public var dryRun: Bool { query["dryRun"] == "All" }
 }
 

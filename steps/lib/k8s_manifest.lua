@@ -3,9 +3,17 @@
 -- No host primitives here (testable with a plain lua5.4).
 local M = {}
 
+-- Whether a table has any entry. `pairs`, not `next`: `values` tables are read-only views
+-- whose entries only `pairs` (the __pairs metamethod) can see.
+local function has_entries(t)
+  for _ in pairs(t) do return true end
+  return false
+end
+
 local function is_empty(v)
-  return v == nil or v == "" or (type(v) == "table" and next(v) == nil)
-    or (json ~= nil and v == json.null)
+  if v == nil or v == "" then return true end
+  if json ~= nil and v == json.null then return true end
+  return type(v) == "table" and not has_entries(v)
 end
 M.is_empty = is_empty
 

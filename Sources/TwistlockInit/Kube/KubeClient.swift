@@ -311,13 +311,19 @@ public final class KubeClient: @unchecked Sendable {
 
     /// The object without what the server rewrites on every write, for before/after
     /// comparisons: `status`, and metadata `resourceVersion`, `managedFields`, `generation`,
-    /// `uid`, `creationTimestamp`, `selfLink`.
+    /// `uid`, `creationTimestamp`, `selfLink` and the DaemonSet controller's
+    /// `deprecated.daemonset.template.generation` annotation.
     public static func comparable(_ object: JSON) -> JSON {
         guard case .object(var fields) = object else { return object }
         fields["status"] = nil
         if case .object(var meta)? = fields["metadata"] {
             for key in ["resourceVersion", "managedFields", "generation", "uid", "creationTimestamp", "selfLink"] {
                 meta[key] = nil
+            }
+            // Kept by the DaemonSet controller in step with the generation.
+            if case .object(var annotations)? = meta["annotations"] {
+                annotations["deprecated.daemonset.template.generation"] = nil
+                meta["annotations"] = annotations.isEmpty ? nil : .object(annotations)
             }
             fields["metadata"] = .object(meta)
         }
