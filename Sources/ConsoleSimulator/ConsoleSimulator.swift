@@ -246,6 +246,19 @@ public final class ConsoleSimulator: @unchecked Sendable {
         core.locked { core.faults.install(plan, now: Date()) }
     }
 
+    /// Replaces the fault rules with this one (the seed and not-ready settings stay).
+    public func setFault(_ rule: FaultRule) {
+        core.locked {
+            var plan = core.faults.plan
+            plan.rules = [rule]
+            plan.notReadySeconds = 0
+            let until = core.faults.unavailableUntil
+            core.faults.install(plan, now: Date())
+            core.faults.unavailableUntil = until
+        }
+    }
+
+    /// Adds a fault rule to those in force.
     public func addFault(_ rule: FaultRule) {
         core.locked { core.faults.append([rule]) }
     }
