@@ -48,8 +48,11 @@ end
 local namespace_missing = false
 if #manifest.find(docs, "Namespace") == 0 then
   local ok, ns = pcall(k8s.get, "v1", "Namespace", nil, namespace)
-  if not ok then
-    log.warn("cannot read namespace %s (%s); applying into it as it is", namespace, tostring(ns))
+  if not ok and tostring(ns):find(": 403 ", 1, true) then
+    -- Least-privilege RBAC (the chart's) need not allow reading namespaces.
+    log.info("no permission to read Namespace %s: applying into it as it is", namespace)
+  elseif not ok then
+    log.warn("cannot read Namespace %s (%s): applying into it as it is", namespace, tostring(ns))
   elseif ns == nil then
     namespace_missing = true
     local r = k8s.apply({apiVersion = "v1", kind = "Namespace", metadata = {name = namespace}})

@@ -243,6 +243,17 @@ final class DefenderStepTests: XCTestCase {
         await h.stop()
     }
 
+    func testWithoutPermissionToReadNamespacesTheStepGoesOn() async throws {
+        let h = try await StepHarness.start(kube: true, kubeOptions: Self.kubeOptions)
+        let kube = try XCTUnwrap(h.kube)
+        kube.inject(KubeFault(status: 403, resource: "namespaces", method: "GET"))
+        let run = try await h.run(values: Self.values, sets: ["defender.waitForRollout=false"])
+        XCTAssertEqual(run.step("defenders")?.status, .done, run.output)
+        XCTAssertTrue(run.output.contains("no permission to read Namespace twistlock: applying into it as it is"), run.output)
+        XCTAssertNotNil(daemonSet(kube))
+        await h.stop()
+    }
+
     // MARK: - Kubernetes schemas
 
     /// Writes the documents to a temporary file and runs tools/validate-k8s.py on it.
