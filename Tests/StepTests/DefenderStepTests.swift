@@ -254,6 +254,31 @@ final class DefenderStepTests: XCTestCase {
         await h.stop()
     }
 
+    func testProxySettingsReachTheDefendersAndThePasswordStaysSecret() async throws {
+        let h = try await StepHarness.start(kube: true, kubeOptions: Self.kubeOptions)
+        let kube = try XCTUnwrap(h.kube)
+        let password = "Pr0xy-Secret-Value"
+        try password.write(to: h.secretsDir.appendingPathComponent("defender.proxy.password"), atomically: true, encoding: .utf8)
+        let run = try await h.run(values: """
+        defender:
+          enabled: true
+          waitForRollout: false
+          proxy: {address: "http://proxy.internal:3128", username: defender}
+        """)
+        XCTAssertEqual(run.step("defenders")?.status, .done, run.output)
+        let findings = try await h.findings()
+        XCTAssertEqual(findings, [])
+        XCTAssertFalse(run.output.contains(password))
+        // The console put the proxy (common.DefenderProxyOpt) into the Defender's parameters.
+        let secret = try XCTUnwrap(kube.objects(kind: "Secret").first { $0["data"]?["service-parameter"] != nil })
+        let encoded = try XCTUnwrap(secret["data"]?["service-parameter"]?.stringValue)
+        let parameters = try JSON.parse(bytes: [UInt8](try XCTUnwrap(Data(base64Encoded: encoded))))
+        XCTAssertEqual(parameters["proxy"]?["httpProxy"], "http://proxy.internal:3128")
+        XCTAssertEqual(parameters["proxy"]?["user"], "defender")
+        XCTAssertEqual(parameters["proxy"]?["password"], .string(password))
+        await h.stop()
+    }
+
     // MARK: - Kubernetes schemas
 
     /// Writes the documents to a temporary file and runs tools/validate-k8s.py on it.
