@@ -6,8 +6,10 @@
 #
 # How the system libraries end up static: the link asks for -llua5.4, -lz and -lstdc++ (from
 # pkg-config, NIO and the Swift runtime); the linker takes, in each -L directory in order, the
-# .so or else the .a. So the build links against a directory holding only the .a archives, put
-# first on the search path, and passes -static-libgcc to the linker driver.
+# .so or else the .a. So the build links against a directory holding only the .a archives, first
+# on the search path: SwiftPM puts lua5.4.pc's `-L${libdir}` first on the link line, so a copy of
+# lua5.4.pc whose libdir is that directory (found first through PKG_CONFIG_PATH) puts it there.
+# -static-libgcc does the same for the unwinder.
 #
 # Usage: tools/build-static.sh [OUT_DIR]
 #   Builds in .build-release (not the shared debug .build; $SCRATCH_PATH overrides), then copies
@@ -30,6 +32,10 @@ for archive in "$libdir/liblua5.4.a" "$libdir/libz.a" "$(gcc -print-file-name=li
   fi
   ln -sf "$archive" "$scratch/static-libs/$(basename "$archive")"
 done
+mkdir -p "$scratch/pkgconfig"
+sed -e "s|^libdir=.*|libdir=$scratch/static-libs|" \
+  "$(pkg-config --variable=pcfiledir lua5.4)/lua5.4.pc" >"$scratch/pkgconfig/lua5.4.pc"
+export PKG_CONFIG_PATH="$scratch/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 
 swift build -c release --product twistlock-init --scratch-path "$scratch" \
   --static-swift-stdlib \
