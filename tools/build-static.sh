@@ -25,9 +25,11 @@ scratch="$(cd "$scratch" && pwd)"
 out="$(cd "$out" && pwd)"
 
 libdir="$(pkg-config --variable=libdir lua5.4)"
-for archive in "$libdir/liblua5.4.a" "$libdir/libz.a" "$(gcc -print-file-name=libstdc++.a)"; do
+# The toolchain's clang (always beside swift) knows where GCC's libstdc++.a is.
+cc="$(command -v clang || command -v gcc || echo cc)"
+for archive in "$libdir/liblua5.4.a" "$libdir/libz.a" "$("$cc" -print-file-name=libstdc++.a)"; do
   if [ ! -f "$archive" ]; then
-    echo "build-static: $archive is missing (apt-get install liblua5.4-dev zlib1g-dev libstdc++-12-dev)" >&2
+    echo "build-static: $archive is missing (apt-get install liblua5.4-dev zlib1g-dev libstdc++-12-dev pkg-config)" >&2
     exit 1
   fi
   ln -sf "$archive" "$scratch/static-libs/$(basename "$archive")"
