@@ -8,9 +8,14 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! pkg-config --exists lua5.4 2>/dev/null; then
+need=()
+pkg-config --exists lua5.4 2>/dev/null || need+=(liblua5.4-dev)
+# zlib's static archive: the static release binary (tools/build-static.sh) links it.
+[ -f /usr/lib/x86_64-linux-gnu/libz.a ] || [ -f /usr/lib/aarch64-linux-gnu/libz.a ] || need+=(zlib1g-dev)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblua5.4-dev >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 if [ "${1:-}" = "--tests" ]; then
