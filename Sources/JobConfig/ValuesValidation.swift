@@ -226,10 +226,10 @@ struct ValuesValidator {
                     seen[name] = index
                 }
                 if let admin, !admin.isEmpty, admin == name {
-                    problem("\(base).username", "is the admin account of console.credentials.username; the job manages it already")
+                    warning("\(base).username", "is the admin account of console.credentials.username; the users step skips it (the admin step manages it)")
                 }
                 if let metrics, !metrics.isEmpty, metrics == name {
-                    problem("\(base).username", "is the metrics user of monitoring.username; the job manages it already")
+                    warning("\(base).username", "is the metrics user of monitoring.username; the users step skips it (the metrics-user step manages it)")
                 }
             case nil, .null?, .string?:
                 problem("\(base).username", "required (a non-empty string)")

@@ -152,8 +152,13 @@ final class ValuesValidationTests: XCTestCase {
                        ["console.additionalUsers[0].password: a password is only meaningful for basic users (this user's authType is oidc)"])
         XCTAssertEqual(problems(["console: {additionalUsers: [{username: b, role: user, authType: \"\"}]}\n"]),
                        ["console.additionalUsers[0].password: required for a basic user; set it in the values or in the file console.additionalUsers.b.password of the secrets directory"])
-        XCTAssertEqual(problems(["console: {additionalUsers: [{username: admin, password: x, role: user}]}\n"]),
-                       ["console.additionalUsers[0].username: is the admin account of console.credentials.username; the job manages it already"])
+        // The admin and the metrics user are managed by their own steps: listed again, they are
+        // skipped with a warning, not refused.
+        let values = try? loadValues(["console: {additionalUsers: [{username: admin, password: x, role: user}, {username: twistlock-metrics, password: y, role: auditor}]}\nmonitoring: {enabled: true, password: m}\n"])
+        XCTAssertEqual(values?.warnings.map(\.description), [
+            "console.additionalUsers[0].username: is the admin account of console.credentials.username; the users step skips it (the admin step manages it)",
+            "console.additionalUsers[1].username: is the metrics user of monitoring.username; the users step skips it (the metrics-user step manages it)",
+        ])
     }
 
     func testLongStrings() {
