@@ -211,6 +211,24 @@ public final class ConsoleSimulator: @unchecked Sendable {
         scheduleLaunch(port: port, after: downSeconds)
     }
 
+    /// A restart requested over HTTP: tokens go at once; closing the port (refuse mode) waits
+    /// until the answer to the request that asked for it is out, since stopping the server
+    /// waits for in-flight requests.
+    private func restartSoon(downSeconds: Double, mode: NotReadyMode) {
+        if downSeconds > 0 && mode == .refuse {
+            core.locked { core.tokens.removeAll() }
+            Task {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+                await self.restart(downSeconds: downSeconds, mode: .refuse)
+            }
+        } else {
+            core.locked {
+                core.tokens.removeAll()
+                if downSeconds > 0 { core.faults.unavailableUntil = Date().addingTimeInterval(downSeconds) }
+            }
+        }
+    }
+
     // MARK: Inspection (tests, the demo)
 
     /// A snapshot of the console's state.
@@ -441,7 +459,10 @@ public final class ConsoleSimulator: @unchecked Sendable {
                     setFaults(plan)
                 }
                 if body["restart"]?.boolValue == true {
-                    await restart(downSeconds: body["downSeconds"]?.doubleValue ?? 0, mode: plan.notReadyMode)
+                    restartSoon(downSeconds: body["downSeconds"]?.doubleValue ?? 0, mode: plan.notReadyMode)
+                } else if plan.notReadyMode == .refuse && plan.notReadySeconds > 0 && body["notReadySeconds"] != nil {
+                    // Not ready by refusing connections: the port closes for that long.
+                    restartSoon(downSeconds: plan.notReadySeconds, mode: .refuse)
                 }
                 return .ok(faults.json)
             case ("DELETE", "/sim/faults"):
@@ -454,8 +475,10 @@ public final class ConsoleSimulator: @unchecked Sendable {
                 return .ok(["offsetSeconds": .double(core.locked { core.clockOffset })])
             case ("POST", "/sim/restart"):
                 let body = try parseBody()
-                let mode = NotReadyMode(rawValue: body["mode"]?.stringValue ?? "unavailable") ?? .unavailable
-                await restart(downSeconds: body["downSeconds"]?.doubleValue ?? 0, mode: mode)
+                guard let mode = NotReadyMode(rawValue: body["mode"]?.stringValue ?? "unavailable") else {
+                    return .error(400, "mode must be unavailable or refuse")
+                }
+                restartSoon(downSeconds: body["downSeconds"]?.doubleValue ?? 0, mode: mode)
                 return .okEmpty
             default:
                 return .error(404, "unknown simulator endpoint \(method) \(req.path)")

@@ -172,6 +172,23 @@ final class FaultTests: XCTestCase {
             _ = try await waitForPing(client.base)
             r = try await client.get("settings/license")
             XCTAssertEqual(r.status, 200)
+
+            // The same over HTTP (the answer still arrives before the port closes).
+            r = try await client.raw("POST", "/sim/restart", #"{"downSeconds": 1, "mode": "refuse"}"#)
+            XCTAssertEqual(r.status, 200)
+            var refusedSeen = false
+            for _ in 0..<50 where !refusedSeen {
+                do {
+                    _ = try await HTTPTestClient.request(client.base, "GET", "/api/v1/_ping", timeout: 5)
+                    try await Task.sleep(nanoseconds: 20_000_000)
+                } catch HTTPTestError.connectFailed {
+                    refusedSeen = true
+                }
+            }
+            XCTAssertTrue(refusedSeen, "the port closes during the downtime")
+            _ = try await waitForPing(client.base)
+            r = try await client.get("settings/license")
+            XCTAssertEqual(r.status, 200)
         }
     }
 
