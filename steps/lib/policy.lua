@@ -48,14 +48,19 @@ function M.object(t)
   return t
 end
 
---- Deep copy; the host's `json.copy` keeps the array/object markers.
+--- Deep copy of a decoded JSON value, keeping the array/object markers (so an empty list
+--- stays `[]`). Plain Lua: cheaper than a round trip through the host for big policies.
 function M.copy(v)
-  local j = json
-  if j and j.copy then return j.copy(v) end
-  if type(v) ~= "table" then return v end
+  if type(v) ~= "table" or v == null() then return v end
   local out = {}
-  for k, x in pairs(v) do out[k] = M.copy(x) end
-  return setmetatable(out, getmetatable(v))
+  for k, x in next, v do
+    if type(x) == "table" then out[k] = M.copy(x) else out[k] = x end
+  end
+  local mt = getmetatable(v)
+  if mt == "json.array" then return M.array(out) end
+  if mt == "json.object" then return M.object(out) end
+  if type(mt) == "table" then return setmetatable(out, mt) end
+  return out
 end
 
 --- The sub-object `parent[key]`, created (as an empty object) when missing or null.
@@ -167,6 +172,45 @@ function M.all_collections(rules)
     system = true,
     owner = "system",
   }) })
+end
+
+--- A complete new shared.PolicyRule (vulnerability and compliance rules), with the values a
+--- fresh console's default rules carry for every setting; the caller sets what it forces.
+--- (`owner` and `modified` are the console's to set.)
+function M.new_policy_rule(name, collections)
+  local A, O = M.array, M.object
+  return O({
+    name = name,
+    previousName = "",
+    collections = collections,
+    effect = "alert",
+    action = A({ "*" }),
+    group = A({ "*" }),
+    principal = A({ "*" }),
+    disabled = false,
+    notes = "",
+    blockMsg = "",
+    verbose = false,
+    allCompliance = false,
+    onlyFixed = false,
+    auditAllowed = false,
+    createPR = false,
+    excludeBaseImageVulns = false,
+    graceDays = 0,
+    alertThreshold = O({ disabled = false, value = 0 }),
+    blockThreshold = O({ enabled = false, value = 0 }),
+    graceDaysPolicy = O({ enabled = false, low = 0, medium = 0, high = 0, critical = 0 }),
+    condition = O({ device = "", readonly = false, vulnerabilities = A() }),
+    cveRules = A(),
+    tags = A(),
+    riskFactorsEffects = A(),
+    pkgTypesThresholds = A(),
+    license = O({
+      alertThreshold = O({ enabled = true, value = 0 }),
+      blockThreshold = O({ enabled = false, value = 0 }),
+      critical = A(), high = A(), medium = A(), low = A(),
+    }),
+  })
 end
 
 --- Inserts `new_rules` (in their order) at the top of `rules`; existing rules keep their

@@ -141,16 +141,7 @@ end
 
 --- A complete new compliance rule (shared.PolicyRule) listing no checks yet.
 function M.new_rule(name, collections)
-  return policy.object({
-    name = name,
-    collections = collections,
-    effect = "alert",
-    condition = policy.object({ vulnerabilities = policy.array() }),
-    disabled = false,
-    verbose = false,
-    allCompliance = false,
-    notes = "",
-  })
+  return policy.new_policy_rule(name, collections)
 end
 
 --- Applies the planned rules to the policy (a deep copy the caller owns). New rules go to the

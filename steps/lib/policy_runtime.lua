@@ -242,14 +242,14 @@ end
 
 ---------------------------------------------------------------------------------------------
 -- New rules: complete objects from the 34.04 schemas. Settings the documentation forces are
--- then forced by the functions above; the others carry what a fresh console's default rule
--- has ("alert" for detections, "disable" for empty allow/deny lists, sections enabled).
+-- then forced by the functions above; the others carry what a fresh 34.04 console's default
+-- rule has for them (sections enabled, empty lists, WildFire off, DNS lists disabled).
 
 local A = policy.array
 local O = policy.object
 
-local function deny_list() return O({ effect = "disable", paths = A() }) end
-local function port_list() return O({ allowed = A(), denied = A(), effect = "disable" }) end
+local function deny_list() return O({ effect = "alert", paths = A() }) end
+local function port_list() return O({ allowed = A(), denied = A(), effect = "alert" }) end
 
 function M.new_container_rule(name, collections)
   return O({
@@ -261,7 +261,7 @@ function M.new_container_rule(name, collections)
     advancedProtectionEffect = "alert",
     kubernetesEnforcementEffect = "alert",
     cloudMetadataEnforcementEffect = "alert",
-    wildFireAnalysis = "alert",
+    wildFireAnalysis = "disable",
     skipExecSessions = false,
     customRules = A(),
     dns = O({ defaultEffect = "disable", disabled = false,
@@ -272,7 +272,7 @@ function M.new_container_rule(name, collections)
       newFilesEffect = "alert", suspiciousELFHeadersEffect = "alert",
     }),
     network = O({
-      allowedIPs = A(), defaultEffect = "alert", deniedIPs = A(), deniedIPsEffect = "disable",
+      allowedIPs = A(), defaultEffect = "alert", deniedIPs = A(), deniedIPsEffect = "alert",
       disabled = false, listeningPorts = port_list(), modifiedProcEffect = "alert",
       outboundPorts = port_list(), portScanEffect = "alert", rawSocketsEffect = "alert",
     }),
@@ -299,10 +299,10 @@ function M.new_host_rule(name, collections)
       executionFlowHijack = "alert", intelligenceFeed = "alert", reverseShell = "alert",
       serviceUnknownOriginBinary = "alert", skipSSHTracking = false,
       suspiciousELFHeaders = "alert", tempFSProc = "alert", userUnknownOriginBinary = "alert",
-      webShell = "alert", wildFireAnalysis = "alert",
+      webShell = "alert", wildFireAnalysis = "disable",
     }),
     customRules = A(),
-    dns = O({ allow = A(), deny = A(), denyListEffect = "disable", intelligenceFeed = "alert" }),
+    dns = O({ allow = A(), deny = A(), denyListEffect = "disable", intelligenceFeed = "disable" }),
     fileIntegrityRules = A(),
     forensic = O({
       activitiesDisabled = false, dockerEnabled = true, readonlyDockerEnabled = true,
@@ -311,7 +311,7 @@ function M.new_host_rule(name, collections)
     logInspectionRules = A(),
     network = O({
       allowedOutboundIPs = A(), customFeed = "alert", deniedListeningPorts = A(),
-      deniedOutboundIPs = A(), deniedOutboundPorts = A(), denyListEffect = "disable",
+      deniedOutboundIPs = A(), deniedOutboundPorts = A(), denyListEffect = "alert",
       intelligenceFeed = "alert",
     }),
   })
@@ -325,10 +325,10 @@ function M.new_serverless_rule(name, collections)
     notes = "",
     previousName = "",
     advancedProtection = true,
-    cloudMetadataEnforcement = true,
+    cloudMetadataEnforcement = false,
     kubernetesEnforcement = false,
     skipExecSessions = false,
-    wildFireAnalysis = "alert",
+    wildFireAnalysis = "disable",
     customRules = A(),
     dns = O({ blacklist = A(), effect = "disable", whitelist = A() }),
     filesystem = O({
