@@ -137,9 +137,11 @@ struct Measure: ParsableCommand {
         var results: [RunResult] = []
         for (i, (label, secretsDir)) in plan.enumerated() {
             let kubeBefore = kube.requests.count
+            let simCPUBefore = sim.cpu
             var r = try Measure.runChild(label: label, index: i + 1, consoleURL: sim.url, values: valuesFile,
                                          secrets: secretsDir, steps: steps, kubeconfig: kubeconfig, logDir: logDir)
             r.kubeRequests = kube.requests.count - kubeBefore
+            if let a = simCPUBefore, let b = sim.cpu { r.simCPU = b - a }
             results.append(r)
             if !r.succeeded {
                 FileHandle.standardError.write("✘ run \(label) did not complete (exit \(r.exitCode)); the end of its output:\n".data(using: .utf8)!)
@@ -233,31 +235,26 @@ struct Measure: ParsableCommand {
         let log = logDir.appendingPathComponent("run\(index).log")
         let resultFile = logDir.appendingPathComponent("run\(index).json")
         try? FileManager.default.removeItem(at: resultFile)
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let out = try FileHandle(forWritingTo: log)
-        defer { try? out.close() }
-        let p = Process()
-        p.executableURL = selfExecutable()
-        p.arguments = ["job", "--console-url", consoleURL, "--values", values.path, "--secrets-dir", secrets.path,
-                       "--builtin-steps", steps.path, "--kubeconfig", kubeconfig.path, "--result", resultFile.path]
-        p.standardOutput = out
-        p.standardError = out
-        let t0 = monotonicSeconds()
-        try p.run()
-        p.waitUntilExit()
-        let wall = monotonicSeconds() - t0
-        var r = RunResult(label: label, log: log, processSeconds: wall, exitCode: p.terminationStatus)
+        let child = try spawnAndWait(selfExecutable().path,
+                                     ["job", "--console-url", consoleURL, "--values", values.path, "--secrets-dir", secrets.path,
+                                      "--builtin-steps", steps.path, "--kubeconfig", kubeconfig.path, "--result", resultFile.path],
+                                     outputFile: log.path)
+        var r = RunResult(label: label, log: log, processSeconds: child.wallSeconds, exitCode: child.status)
         if let text = try? String(contentsOf: resultFile, encoding: .utf8), let json = try? JSON.parse(text) {
             r.load(json)
         }
+        // The kernel's accounting of the whole child process (wait4) is the authority.
+        r.peakRSS = max(r.peakRSS, child.peakRSS)
+        r.cpu = child.cpuSeconds
         return r
     }
 
     static func printTable(_ results: [RunResult]) {
-        let header = ["run", "result", "wall (process)", "wall (job)", "requests", "k8s requests", "writes", "peak RSS"]
+        let header = ["run", "result", "wall (process)", "wall (job)", "job CPU", "console CPU", "requests", "k8s requests", "writes", "peak RSS"]
         let rows = results.map { r -> [String] in
             [r.label, r.status,
              String(format: "%.3f s", r.processSeconds), String(format: "%.3f s", r.jobSeconds),
+             String(format: "%.2f s", r.cpu), r.simCPU.map { String(format: "%.2f s", $0) } ?? "?",
              "\(r.requests)", "\(r.kubeRequests)",
              r.licenseWrites > 0 ? "\(r.writes) (license: \(r.licenseWrites))" : "\(r.writes)",
              String(format: "%.1f MiB", Double(r.peakRSS) / 1048576)]
@@ -288,6 +285,9 @@ struct RunResult {
     var licenseWrites = 0
     var otherWrites: [String] = []
     var peakRSS = 0
+    /// CPU time of the run's process (user + system), and of the console simulator meanwhile.
+    var cpu: Double = 0
+    var simCPU: Double?
     var stepStatuses: [String: String] = [:]
     var loaded = false
 
@@ -308,6 +308,7 @@ struct RunResult {
         requests = j["requests"]?.intValue ?? 0
         writes = j["writes"]?.intValue ?? 0
         peakRSS = j["peakRSS"]?.intValue ?? 0
+        cpu = j["cpuSeconds"]?.doubleValue ?? 0
         for s in j["steps"]?.arrayValue ?? [] {
             if let n = s["name"]?.stringValue { stepStatuses[n] = s["status"]?.stringValue ?? "?" }
         }
@@ -327,6 +328,8 @@ struct RunResult {
             "jobSeconds": .double((jobSeconds * 1000).rounded() / 1000),
             "requests": .int(Int64(requests)), "kubeRequests": .int(Int64(kubeRequests)), "writes": .int(Int64(writes)),
             "licenseWrites": .int(Int64(licenseWrites)), "peakRSS": .int(Int64(peakRSS)),
+            "cpuSeconds": .double((cpu * 1000).rounded() / 1000),
+            "consoleCPUSeconds": simCPU.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
             "otherWrites": .array(otherWrites.map { .string($0) }),
         ]
     }
@@ -368,6 +371,7 @@ struct JobChild: ParsableCommand {
                  "requests": .int(Int64(s.requests)), "seconds": .double(s.seconds)]
             }),
             "peakRSS": .int(Int64(peakRSSBytes())),
+            "cpuSeconds": .double(cpuSeconds()),
         ]
         try (doc.encoded(pretty: true) + "\n").write(toFile: result, atomically: true, encoding: .utf8)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

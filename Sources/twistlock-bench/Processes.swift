@@ -31,6 +31,29 @@ func peakRSSBytes(pid: Int32) -> Int? {
     return nil
 }
 
+/// CPU time (user + system) this process used so far, in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    #else
+    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+    #endif
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1_000_000 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
+
+/// CPU time (user + system) of another process (Linux: /proc/PID/stat), in seconds; nil elsewhere.
+func cpuSeconds(pid: Int32) -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return nil }
+    // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let u = Double(fields[11]), let st = Double(fields[12]) else { return nil }
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (u + st) / (ticks > 0 ? ticks : 100)
+}
+
 func monotonicSeconds() -> Double { ProcessInfo.processInfo.systemUptime }
 
 /// The benchmark's own executable (to start the measured runs as children).
@@ -88,6 +111,7 @@ final class SimulatorProcess {
     }
 
     var peakRSS: Int? { peakRSSBytes(pid: process.processIdentifier) }
+    var cpu: Double? { cpuSeconds(pid: process.processIdentifier) }
 
     func stop() {
         guard process.isRunning else { return }
@@ -121,4 +145,44 @@ final class LineBox: @unchecked Sendable {
         while !done { if !cond.wait(until: until) { return false } }
         return true
     }
+}
+
+/// A child process run to completion with posix_spawn and wait4: exact wall time (Foundation's
+/// `Process.waitUntilExit` polls every 50 ms on Linux) and the child's own resource usage.
+struct ChildRun {
+    var status: Int32
+    var wallSeconds: Double
+    /// The child's peak RSS as the kernel accounted it (wait4), in bytes.
+    var peakRSS: Int
+    var cpuSeconds: Double
+}
+
+func spawnAndWait(_ executable: String, _ arguments: [String], outputFile: String) throws -> ChildRun {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let t0 = monotonicSeconds()
+    let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    guard rc == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 {
+        if errno != EINTR { throw BenchError("wait4: \(String(cString: strerror(errno)))") }
+    }
+    let wall = monotonicSeconds() - t0
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1_000_000 }
+    // WIFEXITED/WEXITSTATUS; a signal shows as 128 + its number.
+    let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    #if os(Linux)
+    let rss = Int(usage.ru_maxrss) * 1024
+    #else
+    let rss = Int(usage.ru_maxrss)
+    #endif
+    return ChildRun(status: exit, wallSeconds: wall, peakRSS: rss, cpuSeconds: s(usage.ru_utime) + s(usage.ru_stime))
 }
