@@ -87,10 +87,10 @@ final class ConsoleCore: @unchecked Sendable {
 
     func catalogDocument() -> String {
         if let catalogText { return catalogText }
-        let text = JSON.object([
+        let text = GoJSON.normalize(JSON.object([
             "complianceVulnerabilities": .array(catalog.map(\.json)),
             "cveVulnerabilities": .array(ComplianceCatalog.cveVulnerabilities),
-        ]).encoded()
+        ])).encoded()
         catalogText = text
         return text
     }
@@ -103,5 +103,24 @@ final class ConsoleCore: @unchecked Sendable {
     func nextSeq() -> Int {
         seq += 1
         return seq
+    }
+}
+
+
+/// The console encodes with Go's `encoding/json`: a float field holding 4 is written `4`,
+/// not `4.0`. Responses go through this so clients see the numbers a real console sends.
+enum GoJSON {
+    static func normalize(_ v: JSON) -> JSON {
+        switch v {
+        case .double(let d):
+            if d.isFinite, d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return .int(Int64(d)) }
+            return v
+        case .array(let a):
+            return .array(a.map(normalize))
+        case .object(let o):
+            return .object(o.mapValues(normalize))
+        default:
+            return v
+        }
     }
 }

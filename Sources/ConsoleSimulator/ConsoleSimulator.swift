@@ -537,7 +537,7 @@ struct SimResponder: HTTPResponder {
                 bytes = ByteBuffer()
             case .json(let j):
                 headers[.contentType] = "application/json"
-                bytes = ByteBuffer(string: j.encoded())
+                bytes = ByteBuffer(string: GoJSON.normalize(j).encoded())
             case .jsonText(let t):
                 headers[.contentType] = "application/json"
                 bytes = ByteBuffer(string: t)

@@ -169,7 +169,7 @@ extension ConsoleCore {
         if let first = decoder.validationErrors.first {
             throw DecodeFailure(message: first, findings: decoder.findings)
         }
-        return Decoded(value: value ?? .object([:]), findings: decoder.findings)
+        return Decoded(value: GoJSON.normalize(value ?? .object([:])), findings: decoder.findings)
     }
 
     struct DecodeFailure: Error {

@@ -54,7 +54,7 @@ public struct ConsoleState: Sendable, Equatable {
         s.policies["firewall/network"] = ConsoleDefaults.firewallNetwork(modified)
         s.customRules = ConsoleDefaults.customRules(modifiedMillis: Int64(now.timeIntervalSince1970 * 1000))
         s.trust = ConsoleDefaults.trustData()
-        return s
+        return try! ConsoleState(json: GoJSON.normalize(s.json), base: ConsoleState())
     }
 
     public var json: JSON {
@@ -75,7 +75,9 @@ public struct ConsoleState: Sendable, Equatable {
     /// Reads a saved state. Missing parts are taken from `base` (a fresh console), so a file
     /// may hold only what it wants to set (`{"initialized": true, "users": [...]}`).
     init(json: JSON, base: ConsoleState) throws {
-        guard case .object(let o) = json else { throw SimulatorError.invalidState("the state must be a JSON object") }
+        guard case .object(let o) = GoJSON.normalize(json) else {
+            throw SimulatorError.invalidState("the state must be a JSON object")
+        }
         self = base
         if let v = o["initialized"] {
             guard let b = v.boolValue else { throw SimulatorError.invalidState("initialized must be a boolean") }

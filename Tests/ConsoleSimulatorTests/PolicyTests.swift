@@ -12,6 +12,8 @@ final class PolicyTests: XCTestCase {
             let all = try XCTUnwrap(images["rules"]?[1])
             XCTAssertEqual(all["collections"]?[0]?["name"], "All")
             XCTAssertEqual(all["alertThreshold"]?["value"]?.doubleValue, 1)
+            // Numbers as Go encodes them: a float32 holding 1 is written 1.
+            XCTAssertEqual(all["alertThreshold"]?["value"], .int(1))
             XCTAssertNotNil(all["blockThreshold"]?["enabled"])
             XCTAssertEqual(all["effect"], "alert")
 
