@@ -132,6 +132,7 @@ public final class JobRunner: @unchecked Sendable {
         let ctx = self.context
         lock.unlock()
         ctx?.console.interrupt()
+        (ctx?.kubeState as? KubeState)?.client.interrupt()
         vm?.interrupt(reason: reason)
     }
 

@@ -122,7 +122,7 @@ function yaml.encode(docs) end
 k8s = {}
 ---Server-side apply (field manager twistlock-init); a dry run in plan mode.
 ---@param doc table
----@return {changed: boolean, planned: boolean, object: table}
+---@return {changed: boolean, created: boolean, planned: boolean, object: table}
 function k8s.apply(doc) end
 ---@param apiVersion string
 ---@param kind string
