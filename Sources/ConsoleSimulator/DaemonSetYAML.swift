@@ -22,7 +22,9 @@ enum DaemonSetYAML {
         var orchestration = "kubernetes"
         var privileged = false
         var proxy: JSON?
-        var secretsName = "twistlock-secrets"
+        /// `secretsname`: "the name of the secret to pull" (the OpenAPI document) — the image pull
+        /// secret, which becomes the pod's imagePullSecrets; the Defender's own Secret keeps its name.
+        var pullSecretName = ""
         var selinux = false
         var serviceAccounts = false
         var uniqueHostname = false
@@ -85,7 +87,7 @@ enum DaemonSetYAML {
         }
         o.privileged = body["privileged"]?.boolValue ?? false
         if let p = body["proxy"], p.objectValue?.isEmpty == false { o.proxy = p }
-        if let v = str("secretsname") { o.secretsName = v }
+        if let v = str("secretsname") { o.pullSecretName = v }
         o.selinux = body["selinux"]?.boolValue ?? false
         o.serviceAccounts = body["serviceaccounts"]?.boolValue ?? false
         o.uniqueHostname = body["uniqueHostname"]?.boolValue ?? false
@@ -145,7 +147,7 @@ enum DaemonSetYAML {
         apiVersion: v1
         kind: Secret
         metadata:
-          name: \(q(o.secretsName))
+          name: twistlock-secrets
           namespace: \(q(o.namespace))
         type: Opaque
         data:
@@ -264,6 +266,7 @@ enum DaemonSetYAML {
 
         """
         if !o.priorityClassName.isEmpty { y += "      priorityClassName: \(q(o.priorityClassName))\n" }
+        if !o.pullSecretName.isEmpty { y += "      imagePullSecrets:\n      - name: \(q(o.pullSecretName))\n" }
         if !o.nodeSelector.isEmpty {
             y += "      nodeSelector:\n"
             for (k, v) in o.nodeSelector { y += "        \(q(k)): \(q(v))\n" }
@@ -355,7 +358,7 @@ enum DaemonSetYAML {
               volumes:
               - name: certificates
                 secret:
-                  secretName: \(q(o.secretsName))
+                  secretName: twistlock-secrets
                   defaultMode: 256
               - name: syslog-socket
                 hostPath:
