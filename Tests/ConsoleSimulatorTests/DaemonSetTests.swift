@@ -44,7 +44,9 @@ final class DaemonSetTests: XCTestCase {
                 XCTAssertEqual((d["metadata"] as? [String: Any])?["namespace"] as? String, "twistlock")
             }
             let secret = try XCTUnwrap(docs.first { $0["kind"] as? String == "Secret" })
-            XCTAssertEqual((secret["metadata"] as? [String: Any])?["name"] as? String, "twistlock-defender-secrets")
+            // secretsname is "the name of the secret to pull" (the document): the image pull
+            // secret; the defender's own Secret keeps its name.
+            XCTAssertEqual((secret["metadata"] as? [String: Any])?["name"] as? String, "twistlock-secrets")
             XCTAssertNotNil((secret["data"] as? [String: Any])?["defender-client-key.pem"])
 
             let ds = try XCTUnwrap(docs.first { $0["kind"] as? String == "DaemonSet" })
@@ -62,6 +64,7 @@ final class DaemonSetTests: XCTestCase {
             XCTAssertEqual(pod["nodeSelector"] as? [String: String], ["kubernetes.io/os": "linux"])
             XCTAssertEqual(pod["priorityClassName"] as? String, "system-node-critical")
             XCTAssertEqual(pod["hostPID"] as? Bool, true)
+            XCTAssertEqual((pod["imagePullSecrets"] as? [[String: Any]])?.first?["name"] as? String, "twistlock-defender-secrets")
             let container = try XCTUnwrap((pod["containers"] as? [[String: Any]])?.first)
             XCTAssertEqual(container["image"] as? String, "registry1.dso.mil/ironbank/twistlock/defender:34.04.145")
             let security = try XCTUnwrap(container["securityContext"] as? [String: Any])
@@ -72,7 +75,7 @@ final class DaemonSetTests: XCTestCase {
             let socketVolume = volumes.first { $0["name"] as? String == "docker-sock-folder" }
             XCTAssertEqual((socketVolume?["hostPath"] as? [String: Any])?["path"] as? String, "/run/k3s/containerd")
             let certs = volumes.first { $0["name"] as? String == "certificates" }
-            XCTAssertEqual((certs?["secret"] as? [String: Any])?["secretName"] as? String, "twistlock-defender-secrets")
+            XCTAssertEqual((certs?["secret"] as? [String: Any])?["secretName"] as? String, "twistlock-secrets")
 
             // The proxy password is in no request record.
             XCTAssertFalse(sim.requests.map { $0.json.encoded() }.joined().contains("proxy-secret"))
@@ -99,8 +102,8 @@ final class DaemonSetTests: XCTestCase {
             let container = try XCTUnwrap((podSpec(ds)["containers"] as? [[String: Any]])?.first)
             XCTAssertEqual((container["securityContext"] as? [String: Any])?["privileged"] as? Bool, true)
             let secret = try XCTUnwrap(docs.first { $0["kind"] as? String == "Secret" })
-            XCTAssertEqual((secret["metadata"] as? [String: Any])?["name"] as? String, "custom-secrets")
             XCTAssertEqual((secret["metadata"] as? [String: Any])?["namespace"] as? String, "defenders")
+            XCTAssertEqual((podSpec(ds)["imagePullSecrets"] as? [[String: Any]])?.first?["name"] as? String, "custom-secrets")
             XCTAssertEqual(sim.requests.last?.findings.map(\.kind), [.fieldCase])
             XCTAssertEqual(sim.requests.last?.findings.first?.path, "secretsName")
         }
