@@ -431,6 +431,23 @@ final class PolicyStepTests: XCTestCase {
         await h.stop()
     }
 
+    func testRuntimeUsesThe34IdsWhenTheCustomRulesCannotBeRead() async throws {
+        let h = try await StepHarness.start()
+        _ = try await h.run()
+        h.sim.addFault(FaultRule(kind: .status, method: "GET", path: "custom-rules", status: 403))
+        let run = try await h.run(values: PolicyFixture.values(runtime: true))
+        XCTAssertEqual(run.report.exitCode, 0, run.output)
+        XCTAssertTrue(run.output.contains("custom rules (GET custom-rules) could not be read"), run.output)
+        let after = try await PolicyFixture.policies(h)
+        for ep in ["container", "host"] {
+            let refs = after["runtime/\(ep)"]?["rules"]?[0]?["customRules"]?.arrayValue ?? []
+            XCTAssertEqual(refs.compactMap { $0["_id"]?.intValue }, Array(15...29), ep)
+        }
+        let findings = try await h.findings()
+        XCTAssertEqual(findings, [])
+        await h.stop()
+    }
+
     // MARK: Failures, plan mode, scale
 
     func testAFailingEndpointIsLeftAsItWasAndNamedWhileTheOthersRun() async throws {
@@ -498,7 +515,7 @@ final class PolicyStepTests: XCTestCase {
 
     func testLargeCatalogAndFiftyRulesPerPolicy() async throws {
         var options = SimulatorOptions()
-        options.catalogSize = 1500
+        options.catalogSize = 1000
         let h = try await StepHarness.start(options: options)
         _ = try await h.run()
         XCTAssertGreaterThanOrEqual(h.sim.complianceCatalog.count, 1000)
@@ -512,6 +529,11 @@ final class PolicyStepTests: XCTestCase {
                 var r = template
                 r["name"] = .string("Team rule \(i)")
                 r["notes"] = .string("rule \(i) of a busy console")
+                if let conds = r["condition"]?["vulnerabilities"]?.arrayValue, !conds.isEmpty {
+                    // a team's rule lists some of the checks (a different slice each)
+                    let n = conds.count
+                    r["condition"]?["vulnerabilities"] = .array((0..<min(60, n)).map { conds[($0 + i * 5) % n] })
+                }
                 rules.insert(r, at: i % (rules.count + 1))
             }
             p["rules"] = .array(rules)
