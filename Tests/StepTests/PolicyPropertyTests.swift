@@ -8,11 +8,13 @@ import XCTest
 /// block flags, extra regexes and files, extra denied tools, raised effects, the job's own rules
 /// present or not), one run of the three policy steps leaves every forced setting in force,
 /// every other field and the order of the existing rules unchanged, sends only schema-exact
-/// bodies, and a second run writes nothing. Seeded, 30 cases in three bounded batches.
+/// bodies, and a second run writes nothing. Seeded, 30 cases in five bounded batches.
 final class PolicyPropertyTests: XCTestCase {
-    func testRandomExistingPoliciesCases0to9() async throws { try await runCases(0..<10) }
-    func testRandomExistingPoliciesCases10to19() async throws { try await runCases(10..<20) }
-    func testRandomExistingPoliciesCases20to29() async throws { try await runCases(20..<30) }
+    func testRandomExistingPoliciesCases0to5() async throws { try await runCases(0..<6) }
+    func testRandomExistingPoliciesCases6to11() async throws { try await runCases(6..<12) }
+    func testRandomExistingPoliciesCases12to17() async throws { try await runCases(12..<18) }
+    func testRandomExistingPoliciesCases18to23() async throws { try await runCases(18..<24) }
+    func testRandomExistingPoliciesCases24to29() async throws { try await runCases(24..<30) }
 
     private func runCases(_ seeds: Range<UInt64>) async throws {
         let h = try await StepHarness.start()
