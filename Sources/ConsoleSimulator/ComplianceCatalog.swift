@@ -126,14 +126,13 @@ public enum ComplianceCatalog {
         let width: Int
         let benchmark: String
         let section: String
-        /// Hand-written stems, then generated ones (pattern × subjects).
+        /// Hand-written stems, then generated ones (each pattern with its subjects).
         let stems: [String]
-        let patterns: [String]
-        let subjects: [String]
+        let generated: [(pattern: String, subjects: [String])]
 
         func titles(_ count: Int) -> [String] {
             var raw = stems
-            outer: for p in patterns {
+            outer: for (p, subjects) in generated {
                 for s in subjects {
                     raw.append(p.replacingOccurrences(of: "{}", with: s))
                     if raw.count >= count { break outer }
@@ -149,8 +148,11 @@ public enum ComplianceCatalog {
                 if i < unique.count {
                     text = unique[i]
                 } else {
-                    // Beyond the distinct texts: level-2 profile variants.
-                    text = unique[i % unique.count] + " (Level \(2 + (i / unique.count) - 1) profile)"
+                    // Beyond the distinct texts: the same control under other benchmark profiles.
+                    let round = i / unique.count - 1
+                    let profiles = ["Level 2", "STIG", "hardened", "FIPS", "legacy"]
+                    let profile = round < profiles.count ? profiles[round] : "custom \(round - profiles.count + 1)"
+                    text = unique[i % unique.count] + " (\(profile) profile)"
                 }
                 let ref = section == "V-" ? "V-\(235_800 + i)" : "\(section)\(1 + i / 25).\(1 + i % 25)"
                 out.append("(\(benchmark) - \(ref)) \(text)")
@@ -162,9 +164,11 @@ public enum ComplianceCatalog {
     static let families: [Family] = {
         var list: [Family] = []
         func add(_ type: String, _ weight: Int, _ base: Int, _ width: Int, _ benchmark: String, _ section: String,
-                 stems: [String], patterns: [String], subjects: [String]) {
+                 stems: [String], patterns: [String] = [], subjects: [String] = [],
+                 generated: [(String, [String])] = []) {
             list.append(Family(index: list.count, type: type, weight: weight, base: base, width: width,
-                               benchmark: benchmark, section: section, stems: stems, patterns: patterns, subjects: subjects))
+                               benchmark: benchmark, section: section, stems: stems,
+                               generated: patterns.map { ($0, subjects) } + generated.map { (pattern: $0.0, subjects: $0.1) }))
         }
         add("container", 60, 500, 100, "CIS_Docker_v1.6.0", "5.", stems: [
             "AppArmor profile should be enabled", "SELinux security options should be set",
@@ -189,15 +193,16 @@ public enum ComplianceCatalog {
             "(Twistlock) Potentially dangerous capabilities granted to the container",
             "(Twistlock) Secrets in clear text environment variables", "(Twistlock) Container app is running as root",
             "(Twistlock) Container is running as root",
-        ], patterns: [
-            "The host path {} should not be mounted read-write into containers",
-            "The capability {} should not be added to containers",
-        ], subjects: [
-            "/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/run/docker.sock", "/var/lib/kubelet",
-            "/var/log", "/root", "/home", "/run/containerd", "/var/lib/containerd", "/opt", "/srv", "/mnt", "/media",
-            "/tmp", "CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH",
-            "CAP_SYS_RAWIO", "CAP_SYS_BOOT", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_BPF", "CAP_PERFMON",
-            "CAP_SYSLOG", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_LINUX_IMMUTABLE", "CAP_SYS_TIME", "CAP_WAKE_ALARM",
+        ], generated: [
+            ("The host path {} should not be mounted read-write into containers", [
+                "/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/run/docker.sock", "/var/lib/kubelet",
+                "/var/log", "/root", "/home", "/run/containerd", "/var/lib/containerd", "/opt", "/srv", "/mnt", "/media", "/tmp",
+            ]),
+            ("The capability {} should not be added to containers", [
+                "CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH",
+                "CAP_SYS_RAWIO", "CAP_SYS_BOOT", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_BPF", "CAP_PERFMON",
+                "CAP_SYSLOG", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_LINUX_IMMUTABLE", "CAP_SYS_TIME", "CAP_WAKE_ALARM",
+            ]),
         ])
         add("image", 40, 400, 100, "CIS_Docker_v1.6.0", "4.", stems: [
             "Image should be created with a non-root user", "Content trust for Docker should be enabled",
@@ -285,51 +290,102 @@ public enum ComplianceCatalog {
             "/usr/bin/docker-runc", "/etc/sysconfig/docker", "/run/containerd", "/usr/bin/containerd-shim",
             "/usr/bin/containerd-shim-runc-v1", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/dockerd",
         ])
-        add("k8s_federation", 15, 8300, 100, "CIS_Kubernetes_v1.6.0", "3.", stems: [], patterns: [
-            "Ensure that the federation API server {} is set", "Ensure that the federation controller manager {} is set",
-        ], subjects: [
-            "--anonymous-auth argument to false", "--basic-auth-file argument is not", "--insecure-allow-any-token argument is not",
-            "--insecure-bind-address argument is not", "--insecure-port argument to 0", "--secure-port argument to a non-zero value",
-            "--profiling argument to false", "--admission-control argument to include AlwaysAdmit", "--audit-log-path argument",
-            "--audit-log-maxage argument to 30 or as appropriate", "--audit-log-maxbackup argument to 10",
-            "--audit-log-maxsize argument to 100", "--authorization-mode argument", "--token-auth-file argument is not",
-            "--service-account-lookup argument to true", "--tls-cert-file and --tls-private-key-file arguments",
+        add("k8s_federation", 15, 8300, 100, "CIS_Kubernetes_v1.6.0", "3.", stems: [], generated: [
+            ("Ensure that the federation API server {}", [
+                "--anonymous-auth argument is set to false", "--basic-auth-file argument is not set",
+                "--insecure-allow-any-token argument is not set", "--insecure-bind-address argument is not set",
+                "--insecure-port argument is set to 0", "--secure-port argument is not set to 0",
+                "--profiling argument is set to false", "admission control policy is not set to AlwaysAdmit",
+                "admission control plugin NamespaceLifecycle is set", "--audit-log-path argument is set as appropriate",
+                "--audit-log-maxage argument is set to 30 or as appropriate", "--audit-log-maxbackup argument is set to 10 or as appropriate",
+                "--audit-log-maxsize argument is set to 100 or as appropriate", "--authorization-mode argument is not set to AlwaysAllow",
+                "--token-auth-file parameter is not set", "--service-account-lookup argument is set to true",
+                "--tls-cert-file and --tls-private-key-file arguments are set as appropriate",
+            ]),
+            ("Ensure that the federation controller manager {}", [
+                "--profiling argument is set to false", "--use-service-account-credentials argument is set to true",
+            ]),
         ])
-        add("k8s_master", 70, 8100, 100, "CIS_Kubernetes_v1.6.0", "1.", stems: [], patterns: [
-            "Ensure that the {} is set as appropriate", "Ensure that the API server pod specification file has {}",
-        ], subjects: [
-            "--anonymous-auth argument to false", "--basic-auth-file argument is not", "--token-auth-file parameter is not",
-            "--kubelet-https argument to true", "--kubelet-client-certificate and --kubelet-client-key arguments",
-            "--kubelet-certificate-authority argument", "--authorization-mode argument not to AlwaysAllow",
-            "--authorization-mode argument to include Node", "--authorization-mode argument to include RBAC",
-            "admission control plugin EventRateLimit", "admission control plugin AlwaysAdmit is not", "admission control plugin AlwaysPullImages",
-            "admission control plugin SecurityContextDeny", "admission control plugin ServiceAccount",
-            "admission control plugin NamespaceLifecycle", "admission control plugin NodeRestriction",
-            "--insecure-bind-address argument is not", "--insecure-port argument to 0", "--secure-port argument not to 0",
-            "--profiling argument to false", "--audit-log-path argument", "--audit-log-maxage argument to 30",
-            "--audit-log-maxbackup argument to 10", "--audit-log-maxsize argument to 100", "--request-timeout argument",
-            "--service-account-lookup argument to true", "--service-account-key-file argument", "--etcd-certfile and --etcd-keyfile arguments",
-            "--tls-cert-file and --tls-private-key-file arguments", "--client-ca-file argument", "--etcd-cafile argument",
-            "--encryption-provider-config argument", "encryption providers", "strong cryptographic ciphers",
-            "controller manager --terminated-pod-gc-threshold argument", "controller manager --profiling argument to false",
-            "controller manager --use-service-account-credentials argument to true", "controller manager --service-account-private-key-file argument",
-            "controller manager --root-ca-file argument", "controller manager RotateKubeletServerCertificate argument to true",
-            "controller manager --bind-address argument to 127.0.0.1", "scheduler --profiling argument to false",
-            "scheduler --bind-address argument to 127.0.0.1", "etcd --cert-file and --key-file arguments",
-            "etcd --client-cert-auth argument to true", "etcd --auto-tls argument is not true",
-            "etcd --peer-cert-file and --peer-key-file arguments", "etcd --peer-client-cert-auth argument to true",
-            "etcd --peer-auto-tls argument is not true", "permissions of 644 or more restrictive", "ownership set to root:root",
+        add("k8s_master", 70, 8100, 100, "CIS_Kubernetes_v1.6.0", "1.", stems: [], generated: [
+            ("Ensure that the {}", [
+                "API server pod specification file permissions are set to 644 or more restrictive",
+                "API server pod specification file ownership is set to root:root",
+                "controller manager pod specification file permissions are set to 644 or more restrictive",
+                "controller manager pod specification file ownership is set to root:root",
+                "scheduler pod specification file permissions are set to 644 or more restrictive",
+                "scheduler pod specification file ownership is set to root:root",
+                "etcd pod specification file permissions are set to 644 or more restrictive",
+                "etcd pod specification file ownership is set to root:root",
+                "etcd data directory permissions are set to 700 or more restrictive",
+                "etcd data directory ownership is set to etcd:etcd",
+                "admin.conf file permissions are set to 644 or more restrictive",
+                "admin.conf file ownership is set to root:root",
+                "Kubernetes PKI directory and file ownership is set to root:root",
+                "Kubernetes PKI key file permissions are set to 600",
+                "--anonymous-auth argument is set to false", "--basic-auth-file argument is not set",
+                "--token-auth-file parameter is not set", "--kubelet-https argument is set to true",
+                "--kubelet-client-certificate and --kubelet-client-key arguments are set as appropriate",
+                "--kubelet-certificate-authority argument is set as appropriate",
+                "--authorization-mode argument is not set to AlwaysAllow", "--authorization-mode argument includes Node",
+                "--authorization-mode argument includes RBAC", "admission control plugin EventRateLimit is set",
+                "admission control plugin AlwaysAdmit is not set", "admission control plugin AlwaysPullImages is set",
+                "admission control plugin SecurityContextDeny is set if PodSecurityPolicy is not used",
+                "admission control plugin ServiceAccount is set", "admission control plugin NamespaceLifecycle is set",
+                "admission control plugin NodeRestriction is set", "--insecure-bind-address argument is not set",
+                "--insecure-port argument is set to 0", "--secure-port argument is not set to 0",
+                "--profiling argument is set to false", "--audit-log-path argument is set",
+                "--audit-log-maxage argument is set to 30 or as appropriate",
+                "--audit-log-maxbackup argument is set to 10 or as appropriate",
+                "--audit-log-maxsize argument is set to 100 or as appropriate",
+                "--request-timeout argument is set as appropriate", "--service-account-lookup argument is set to true",
+                "--service-account-key-file argument is set as appropriate",
+                "--etcd-certfile and --etcd-keyfile arguments are set as appropriate",
+                "--tls-cert-file and --tls-private-key-file arguments are set as appropriate",
+                "--client-ca-file argument is set as appropriate", "--etcd-cafile argument is set as appropriate",
+                "--encryption-provider-config argument is set as appropriate",
+                "API Server only makes use of Strong Cryptographic Ciphers",
+            ]),
+            ("Ensure that the controller manager {}", [
+                "--terminated-pod-gc-threshold argument is set as appropriate", "--profiling argument is set to false",
+                "--use-service-account-credentials argument is set to true",
+                "--service-account-private-key-file argument is set as appropriate",
+                "--root-ca-file argument is set as appropriate", "RotateKubeletServerCertificate argument is set to true",
+                "--bind-address argument is set to 127.0.0.1",
+            ]),
+            ("Ensure that the scheduler {}", ["--profiling argument is set to false", "--bind-address argument is set to 127.0.0.1"]),
+            ("Ensure that etcd {}", [
+                "--cert-file and --key-file arguments are set as appropriate", "--client-cert-auth argument is set to true",
+                "--auto-tls argument is not set to true", "--peer-cert-file and --peer-key-file arguments are set as appropriate",
+                "--peer-client-cert-auth argument is set to true", "--peer-auto-tls argument is not set to true",
+                "uses a unique Certificate Authority",
+            ]),
+            ("Ensure that {}", [
+                "the cluster-admin role is only used where required", "access to secrets is minimized",
+                "wildcard use in Roles and ClusterRoles is minimized", "access to create pods is minimized",
+                "default service accounts are not actively used", "Service Account Tokens are only mounted where necessary",
+                "the admission of privileged containers is minimized", "the admission of root containers is minimized",
+                "the admission of containers with NET_RAW is minimized", "all Namespaces have Network Policies defined",
+                "secrets are used as files rather than environment variables",
+            ]),
         ])
-        add("k8s_worker", 35, 8200, 100, "CIS_Kubernetes_v1.6.0", "4.", stems: [], patterns: [
-            "Ensure that the kubelet {} is set as appropriate", "Ensure that the {} file permissions are set to 644 or more restrictive",
-        ], subjects: [
-            "--anonymous-auth argument to false", "--authorization-mode argument not to AlwaysAllow", "--client-ca-file argument",
-            "--read-only-port argument to 0", "--streaming-connection-idle-timeout argument not to 0",
-            "--protect-kernel-defaults argument to true", "--make-iptables-util-chains argument to true",
-            "--hostname-override argument is not", "--event-qps argument to 0 or a level which ensures appropriate event capture",
-            "--tls-cert-file and --tls-private-key-file arguments", "--rotate-certificates argument is not false",
-            "RotateKubeletServerCertificate argument to true", "strong cryptographic ciphers", "kubelet service",
-            "proxy kubeconfig", "kubelet.conf", "certificate authorities", "kubelet config.yaml",
+        add("k8s_worker", 35, 8200, 100, "CIS_Kubernetes_v1.6.0", "4.", stems: [], generated: [
+            ("Ensure that the kubelet {}", [
+                "--anonymous-auth argument is set to false", "--authorization-mode argument is not set to AlwaysAllow",
+                "--client-ca-file argument is set as appropriate", "--read-only-port argument is set to 0",
+                "--streaming-connection-idle-timeout argument is not set to 0",
+                "--protect-kernel-defaults argument is set to true", "--make-iptables-util-chains argument is set to true",
+                "--hostname-override argument is not set",
+                "--event-qps argument is set to 0 or a level which ensures appropriate event capture",
+                "--tls-cert-file and --tls-private-key-file arguments are set as appropriate",
+                "--rotate-certificates argument is not set to false", "RotateKubeletServerCertificate argument is set to true",
+                "only makes use of Strong Cryptographic Ciphers",
+            ]),
+            ("Ensure that the {} file permissions are set to 644 or more restrictive", [
+                "kubelet service", "proxy kubeconfig", "kubelet.conf", "certificate authorities", "kubelet config.yaml",
+            ]),
+            ("Ensure that the {} file ownership is set to root:root", [
+                "kubelet service", "proxy kubeconfig", "kubelet.conf", "certificate authorities", "kubelet config.yaml",
+            ]),
         ])
         add("linux", 110, 6100, 800, "CIS_Linux_2.0.0", "", stems: [
             "Ensure mounting of cramfs filesystems is disabled", "Ensure mounting of freevxfs filesystems is disabled",
@@ -349,38 +405,72 @@ public enum ComplianceCatalog {
             "Ensure SSH root login is disabled", "Ensure SSH PermitEmptyPasswords is disabled", "Ensure password expiration is 365 days or less",
             "Ensure default user umask is 027 or more restrictive", "Ensure root is the only UID 0 account",
             "Ensure no legacy \"+\" entries exist in /etc/passwd", "Ensure no duplicate UIDs exist",
-        ], patterns: [
-            "Ensure permissions on {} are configured", "Ensure {} is not installed", "Ensure {} is not enabled",
-            "Ensure events that modify {} are collected",
-        ], subjects: [
-            "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/passwd-", "/etc/shadow-", "/etc/group-",
-            "/etc/gshadow-", "/etc/crontab", "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly",
-            "/etc/cron.d", "/etc/ssh/sshd_config", "/etc/motd", "/etc/issue", "/etc/issue.net", "/etc/hosts.allow",
-            "/etc/hosts.deny", "/etc/rsyslog.conf", "/etc/sudoers", "/etc/security/limits.conf", "/etc/login.defs",
-            "X Window System", "telnet server", "rsh server", "NIS server", "tftp server", "talk server", "xinetd",
-            "avahi-daemon", "CUPS", "DHCP server", "LDAP server", "NFS and RPC", "DNS server", "FTP server", "HTTP server",
-            "IMAP and POP3 server", "Samba", "HTTP proxy server", "SNMP server", "rsync service", "chargen services",
-            "daytime services", "discard services", "echo services", "time services",
+        ], generated: [
+            ("Ensure permissions on {} are configured", [
+                "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/passwd-", "/etc/shadow-", "/etc/group-",
+                "/etc/gshadow-", "/etc/crontab", "/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly",
+                "/etc/cron.monthly", "/etc/cron.d", "/etc/ssh/sshd_config", "/etc/motd", "/etc/issue", "/etc/issue.net",
+                "/etc/hosts.allow", "/etc/hosts.deny", "/etc/rsyslog.conf", "/etc/sudoers", "/etc/security/limits.conf",
+                "/etc/login.defs", "SSH private host key files", "SSH public host key files", "all logfiles",
+            ]),
+            ("Ensure {} is not installed", [
+                "X Window System", "telnet client", "rsh client", "NIS client", "talk client", "LDAP client",
+                "prelink", "setroubleshoot", "mcstrans",
+            ]),
+            ("Ensure {} is not enabled", [
+                "telnet server", "rsh server", "NIS server", "tftp server", "talk server", "xinetd", "avahi-daemon",
+                "CUPS", "DHCP server", "LDAP server", "NFS and RPC", "DNS server", "FTP server", "HTTP server",
+                "IMAP and POP3 server", "Samba", "HTTP proxy server", "SNMP server", "rsync service", "chargen services",
+                "daytime services", "discard services", "echo services", "time services",
+            ]),
+            ("Ensure events that modify {} are collected", [
+                "date and time information", "user/group information", "the system's network environment",
+                "the system's Mandatory Access Controls", "discretionary access control permissions",
+                "the sudoers scope", "the kernel module loading and unloading", "login and logout information",
+                "session initiation information",
+            ]),
+            ("Ensure {} is configured", [
+                "auditd to keep all audit logs", "the audit log storage size", "remote rsyslog message acceptance",
+                "rsyslog default file permissions", "journald to compress large log files", "journald to write logfiles to persistent disk",
+                "SSH LogLevel", "SSH X11 forwarding", "SSH MaxAuthTries", "SSH IgnoreRhosts", "SSH HostbasedAuthentication",
+                "SSH Idle Timeout Interval", "SSH LoginGraceTime", "SSH access limits", "SSH warning banner",
+                "PAM password creation requirements", "lockout for failed password attempts", "password reuse limitation",
+                "password hashing algorithm", "minimum days between password changes", "password expiration warning days",
+                "inactive password lock", "the default group for the root account",
+            ]),
         ])
-        add("openshift_master", 30, 9100, 100, "CIS_OpenShift_v1.1.0", "1.", stems: [], patterns: [
-            "Ensure that the OpenShift API server {}", "Ensure that the master configuration {}",
-        ], subjects: [
-            "does not allow anonymous requests", "uses the token authenticator only with OAuth", "sets the audit log path",
-            "sets audit log maxage to 30", "sets audit log maxbackup to 10", "sets audit log maxsize to 100",
-            "uses the NodeRestriction admission plugin", "verifies kubelet certificates", "restricts the service account lookup",
-            "enables encryption of secrets at rest", "uses strong cryptographic ciphers", "disables profiling",
-            "file permissions are set to 600", "file ownership is set to root:root", "uses a secure etcd client configuration",
-            "restricts access to the etcd data directory",
+        add("openshift_master", 30, 9100, 100, "CIS_OpenShift_v1.1.0", "1.", stems: [], generated: [
+            ("Ensure that the OpenShift API server {}", [
+                "does not allow anonymous requests", "uses the token authenticator only with OAuth",
+                "sets the audit log path", "sets the audit log maxage to 30", "sets the audit log maxbackup to 10",
+                "sets the audit log maxsize to 100", "uses the NodeRestriction admission plugin",
+                "verifies kubelet certificates", "restricts the service account lookup", "encrypts secrets at rest",
+                "only makes use of strong cryptographic ciphers", "has profiling disabled",
+            ]),
+            ("Ensure that the {} file permissions are set to 600 or more restrictive", [
+                "master-config.yaml", "etcd.conf", "admin.kubeconfig", "openshift-master.kubeconfig",
+                "scheduler.json", "master.env",
+            ]),
+            ("Ensure that the {} file ownership is set to root:root", [
+                "master-config.yaml", "etcd.conf", "admin.kubeconfig", "openshift-master.kubeconfig",
+                "scheduler.json", "master.env",
+            ]),
+            ("Ensure that etcd {}", ["uses client certificate authentication", "uses peer certificate authentication",
+                                     "data directory is restricted to the etcd user"]),
         ])
-        add("openshift_worker", 20, 9200, 100, "CIS_OpenShift_v1.1.0", "2.", stems: [], patterns: [
-            "Ensure that the OpenShift node {}",
-        ], subjects: [
-            "kubelet does not allow anonymous auth", "kubelet uses webhook authorization", "kubelet verifies the client CA",
-            "read-only port is disabled", "streaming connection idle timeout is set", "protects kernel defaults",
-            "allows iptables util chains", "does not override the hostname", "sets event qps appropriately",
-            "rotates kubelet client certificates", "rotates kubelet server certificates", "node-config.yaml permissions are 644",
-            "node-config.yaml ownership is root:root", "kubeconfig permissions are 644", "kubeconfig ownership is root:root",
-            "service file permissions are 644", "service file ownership is root:root", "uses strong TLS ciphers",
+        add("openshift_worker", 20, 9200, 100, "CIS_OpenShift_v1.1.0", "2.", stems: [], generated: [
+            ("Ensure that the OpenShift node kubelet {}", [
+                "does not allow anonymous authentication", "uses webhook authorization", "verifies client certificates against the CA",
+                "read-only port is disabled", "streaming connection idle timeout is set", "protects kernel defaults",
+                "is allowed to manage iptables util chains", "does not override the hostname", "sets event-qps appropriately",
+                "rotates client certificates", "rotates server certificates", "only makes use of strong cryptographic ciphers",
+            ]),
+            ("Ensure that the {} file permissions are set to 644 or more restrictive", [
+                "node-config.yaml", "node kubeconfig", "atomic-openshift-node service", "node client CA",
+            ]),
+            ("Ensure that the {} file ownership is set to root:root", [
+                "node-config.yaml", "node kubeconfig", "atomic-openshift-node service", "node client CA",
+            ]),
         ])
         add("security_operations", 10, 600, 100, "CIS_Docker_v1.6.0", "6.", stems: [
             "Image sprawl should be avoided", "Container sprawl should be avoided",
@@ -403,13 +493,29 @@ public enum ComplianceCatalog {
             "Ensure 'Windows Firewall: Domain: Firewall state' is set to 'On (recommended)'",
             "Ensure 'Windows Firewall: Private: Firewall state' is set to 'On (recommended)'",
             "Ensure 'Windows Firewall: Public: Firewall state' is set to 'On (recommended)'",
-        ], patterns: ["Ensure 'Audit {}' is set to 'Success and Failure'", "Ensure '{}' user right is restricted to Administrators"], subjects: [
-            "Credential Validation", "Application Group Management", "Computer Account Management", "Security Group Management",
-            "User Account Management", "PNP Activity", "Process Creation", "Account Lockout", "Logoff", "Logon",
-            "Other Logon/Logoff Events", "Special Logon", "Removable Storage", "Audit Policy Change",
-            "Authentication Policy Change", "Sensitive Privilege Use", "IPsec Driver", "Security State Change",
-            "Security System Extension", "System Integrity", "Debug programs", "Load and unload device drivers",
-            "Take ownership of files or other objects", "Back up files and directories", "Restore files and directories",
+        ], generated: [
+            ("Ensure 'Audit {}' is set to 'Success and Failure'", [
+                "Credential Validation", "Application Group Management", "Computer Account Management",
+                "Security Group Management", "User Account Management", "PNP Activity", "Process Creation",
+                "Account Lockout", "Logoff", "Logon", "Other Logon/Logoff Events", "Special Logon", "Removable Storage",
+                "Audit Policy Change", "Authentication Policy Change", "Sensitive Privilege Use", "IPsec Driver",
+                "Security State Change", "Security System Extension", "System Integrity",
+            ]),
+            ("Ensure '{}' is set to 'Administrators'", [
+                "Debug programs", "Load and unload device drivers", "Take ownership of files or other objects",
+                "Back up files and directories", "Restore files and directories", "Create a pagefile",
+                "Force shutdown from a remote system", "Manage auditing and security log", "Modify firmware environment values",
+                "Perform volume maintenance tasks", "Profile single process", "Create symbolic links",
+            ]),
+            ("Ensure '{}' is set to 'Enabled'", [
+                "Microsoft network client: Digitally sign communications (always)",
+                "Microsoft network server: Digitally sign communications (always)",
+                "Network security: Do not store LAN Manager hash value on next password change",
+                "User Account Control: Admin Approval Mode for the Built-in Administrator account",
+                "User Account Control: Run all administrators in Admin Approval Mode",
+                "Domain member: Digitally encrypt or sign secure channel data (always)",
+                "System cryptography: Force strong key protection for user keys stored on the computer",
+            ]),
         ])
         add("serverless", 12, 9400, 100, "Twistlock_Serverless", "", stems: [
             "(Twistlock) Function has an overly permissive IAM role", "(Twistlock) Function uses a deprecated runtime",
