@@ -85,7 +85,9 @@ enum ConsolePrimitives {
         }
         if planSafe(method: method, path: path) {
             // A POST that only asks for something (the Defender manifest): never a change.
-            let resp = try ctx.console.request(method: method, path: path, body: body)
+            let resp = try named(method: method, path: full, object: opts["object"]?.stringValue) {
+                try ctx.console.request(method: method, path: path, body: body)
+            }
             return .object(["changed": .bool(false), "planned": .bool(false), "status": .int(Int64(resp.status)),
                             "body": try decodeOrRaise(resp, method: method, path: full, object: opts["object"]?.stringValue)])
         }
@@ -98,8 +100,9 @@ enum ConsolePrimitives {
             render(ctx, r)
             return .object(["changed": .bool(true), "planned": .bool(true), "status": .int(0)])
         }
-        let resp = try ctx.console.request(method: method, path: path, body: body,
-                                           auth: opts["auth"]?.boolValue ?? true)
+        let resp = try named(method: method, path: full, object: opts["object"]?.stringValue) {
+            try ctx.console.request(method: method, path: path, body: body, auth: opts["auth"]?.boolValue ?? true)
+        }
         let decoded = try decodeOrRaise(resp, method: method, path: full, object: opts["object"]?.stringValue)
         let r = ctx.ledger.record(step: ctx.step, object: object, method: method, target: full,
                                   before: before, after: body, sensitive: sensitive, planned: false, status: resp.status)
@@ -115,6 +118,21 @@ enum ConsolePrimitives {
             ctx.log.print("", event: "write", fields: r.json.objectValue ?? [:])
         } else {
             for line in Ledger.render(r) { ctx.log.print(line) }
+        }
+    }
+
+    /// Runs a write's request; a failure without an answer (connection lost, timed out,
+    /// interrupted) names the object too, like an error status does:
+    /// `POST /api/v1/users (user alice): no answer from the console (…)`.
+    static func named(method: String, path: String, object: String?, _ send: () throws -> ConsoleResponse) throws -> ConsoleResponse {
+        do {
+            return try send()
+        } catch let error as ConsoleError {
+            guard let object else { throw error }
+            let prefix = "\(method) \(path)"
+            let text = error.description
+            guard text.hasPrefix(prefix) else { throw error }
+            throw PrimitiveError("\(prefix) (\(object))" + text.dropFirst(prefix.count))
         }
     }
 

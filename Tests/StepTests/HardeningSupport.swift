@@ -1,0 +1,369 @@
+import ConsoleSimulator
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import JSONModel
+import KubeSimulator
+import TwistlockInit
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the hardening tests (issue 8, docs/reliability.md) share: values that turn every
+/// console step on, the settings "a person made" by hand before the job runs (which no run may
+/// lose), the console state with its volatile fields removed (to compare runs), and a
+/// loopback HTTP listener for fake endpoints (the Istio sidecar, a console that answers
+/// garbage).
+enum Hardening {
+    static let alicePassword = "Alice-Pa55word-hardening"
+    static let metricsPassword = "Metrics-Pa55word-hardening"
+    static let carolPassword = "Carol-Pa55word-by-hand"
+    static let pem = "-----BEGIN CERTIFICATE-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END CERTIFICATE-----\n"
+
+    /// Every step of the job on (the defenders step only with a Kubernetes simulator).
+    static func values(defenders: Bool = false) -> String {
+        """
+        domain: hardening.example.mil
+        console:
+          additionalUsers:
+            - {username: alice, role: devSecOps}
+            - {username: bob, role: auditor, authType: ldap}
+          groups:
+            - {group: platform-admins, role: admin}
+            - {group: auditors, role: auditor, authType: samlGroup}
+          trustedImages:
+            enabled: true
+          options:
+            enabled: true
+        sso:
+          enabled: true
+          client_id: twistlock
+          issuer_uri: https://idp.example.mil/realms/bb
+          idp_url: https://idp.example.mil/realms/bb/protocol/saml
+          cert: |
+        \(pem.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        monitoring:
+          enabled: true
+        policies:
+          enabled: true
+          name: Hardening
+        defender:
+          enabled: \(defenders)
+          clusterName: hardening
+          rolloutTimeoutSeconds: 20
+        """
+    }
+
+    /// A harness whose secrets directory also holds the users' and the metrics user's passwords.
+    static func start(kube: Bool = false, options: SimulatorOptions = SimulatorOptions()) async throws -> StepHarness {
+        let h = try await StepHarness.start(options: options, kube: kube,
+                                            kubeOptions: KubeSimulator.Options(token: "hardening-token", nodeCount: 1, rolloutPolls: 1))
+        try alicePassword.write(to: h.secretsDir.appendingPathComponent("console.additionalUsers.alice.password"), atomically: true, encoding: .utf8)
+        try metricsPassword.write(to: h.secretsDir.appendingPathComponent("monitoring.password"), atomically: true, encoding: .utf8)
+        return h
+    }
+
+    // MARK: - What a person set by hand
+
+    /// Signs the console up (as the job's admin would) and makes settings by hand that the job
+    /// does not own: a vulnerability rule of their own, a longer session timeout, a user, a
+    /// trusted registry group, a scan retention, a custom runtime rule at the top.
+    static func makePersonSettings(_ h: StepHarness) async throws {
+        let signup = try await h.send("POST", "/api/v1/signup", ["username": .string(StepHarness.adminUser),
+                                                                 "password": .string(StepHarness.adminPassword)])
+        precondition(signup == 200, "signup \(signup)")
+        // A rule of the team's own in the images policy (a copy of the first default rule).
+        let (s1, images) = try await h.api("GET", "policies/vulnerability/images")
+        guard s1 == 200, case .object(var policy)? = images, case .array(var rules)? = policy["rules"],
+              case .object(var rule)? = rules.first else { throw HardeningError("GET images policy: \(s1)") }
+        rule["name"] = "Team exception"
+        rule["notes"] = "made by hand"
+        rule["modified"] = nil
+        rules.insert(.object(rule), at: 0)
+        policy["rules"] = .array(rules)
+        try await expectOK(h.api("PUT", "policies/vulnerability/images", .object(policy)), "PUT images policy")
+        // A session timeout (the options step owns only three logon fields).
+        let (_, logon) = try await h.api("GET", "settings/logon")
+        guard case .object(var l)? = logon else { throw HardeningError("GET logon") }
+        l["sessionTimeoutSec"] = 7200
+        try await expectOK(h.api("POST", "settings/logon", .object(l)), "POST logon")
+        // A scan retention (the options step owns scanRunningImages only).
+        let (_, scan) = try await h.api("GET", "settings/scan")
+        guard case .object(var sc)? = scan else { throw HardeningError("GET scan") }
+        sc["registryScanRetentionDays"] = 30
+        try await expectOK(h.api("POST", "settings/scan", .object(sc)), "POST scan")
+        // A user of their own.
+        try await expectOK(h.api("POST", "users", ["username": "carol", "password": .string(carolPassword),
+                                                   "role": "auditor", "authType": "basic"]), "POST users")
+        // A trusted registry group of their own.
+        let (_, trust) = try await h.api("GET", "trust/data")
+        guard case .object(var t)? = trust, case .array(var groups)? = t["groups"] else { throw HardeningError("GET trust") }
+        groups.append(["_id": "team-registry", "images": ["registry.team.example/*"]])
+        t["groups"] = .array(groups)
+        try await expectOK(h.api("PUT", "trust/data", .object(t)), "PUT trust")
+    }
+
+    /// Fails the test when a setting made by `makePersonSettings` is gone.
+    static func assertPersonSettingsKept(_ state: JSON, file: StaticString = #filePath, line: UInt = #line) {
+        let images = state["policies"]?["vulnerability/images"]?["rules"]?.arrayValue ?? []
+        let team = images.first { $0["name"]?.stringValue == "Team exception" }
+        XCTAssertEqual(team?["notes"]?.stringValue, "made by hand", "the team's own vulnerability rule is gone", file: file, line: line)
+        XCTAssertEqual(state["settings"]?["logon"]?["sessionTimeoutSec"]?.intValue, 7200, "the session timeout was reset", file: file, line: line)
+        XCTAssertEqual(state["settings"]?["scan"]?["registryScanRetentionDays"]?.intValue, 30, "the scan retention was reset", file: file, line: line)
+        let users = state["users"]?.arrayValue ?? []
+        XCTAssertEqual(users.first { $0["username"]?.stringValue == "carol" }?["role"]?.stringValue, "auditor",
+                       "the hand-made user is gone", file: file, line: line)
+        let groups = state["trust"]?["groups"]?.arrayValue ?? []
+        XCTAssertTrue(groups.contains { $0["_id"]?.stringValue == "team-registry" }, "the hand-made trust group is gone",
+                      file: file, line: line)
+    }
+
+    /// The job's intended end state is in place: spot checks of every step's objects.
+    static func assertConfigured(_ state: JSON, file: StaticString = #filePath, line: UInt = #line) {
+        let users = (state["users"]?.arrayValue ?? []).compactMap { $0["username"]?.stringValue }
+        for u in ["admin", "alice", "bob", "twistlock-metrics"] {
+            XCTAssertEqual(users.filter { $0 == u }.count, 1, "user \(u) (once): \(users)", file: file, line: line)
+        }
+        let groups = (state["groups"]?.arrayValue ?? []).compactMap { $0["groupName"]?.stringValue }
+        XCTAssertEqual(groups.sorted(), ["auditors", "platform-admins"], file: file, line: line)
+        XCTAssertTrue(state["settings"]?["certs"]?["consoleSAN"]?.arrayValue?.contains("twistlock.hardening.example.mil") ?? false,
+                      file: file, line: line)
+        XCTAssertEqual(state["settings"]?["saml"]?["enabled"]?.boolValue, true, file: file, line: line)
+        for key in ["vulnerability/images", "vulnerability/host", "vulnerability/vms", "vulnerability/serverless",
+                    "compliance/container", "compliance/host", "compliance/vms", "compliance/serverless",
+                    "runtime/container", "runtime/host", "runtime/serverless"] {
+            let names = (state["policies"]?[key]?["rules"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            XCTAssertTrue(names.contains { $0.hasPrefix("Hardening") }, "policy \(key): \(names)", file: file, line: line)
+            XCTAssertEqual(Set(names).count, names.count, "policy \(key) has a duplicate rule: \(names)", file: file, line: line)
+        }
+        XCTAssertTrue((state["trust"]?["groups"]?.arrayValue ?? []).contains { $0["_id"]?.stringValue == "BigBang-Trusted" },
+                      file: file, line: line)
+        XCTAssertEqual(state["settings"]?["logging"]?["stdout"]?["enabled"]?.boolValue, true, file: file, line: line)
+    }
+
+    // MARK: - Comparing console states
+
+    /// The state without what differs between two consoles given the same requests (times,
+    /// salted password hashes, the license, generated counters), users and groups sorted.
+    static func normalized(_ state: JSON) -> JSON {
+        func strip(_ v: JSON) -> JSON {
+            switch v {
+            case .object(let o):
+                var out: [String: JSON] = [:]
+                for (k, x) in o where !["modified", "lastModified", "passwordHash", "installedAt", "daemonSetsGenerated",
+                                        "license", "caExpiration", "defenderOldCAExpiration"].contains(k) {
+                    out[k] = strip(x)
+                }
+                return .object(out)
+            case .array(let a): return .array(a.map(strip))
+            default: return v
+            }
+        }
+        guard case .object(var o) = strip(state) else { return state }
+        for key in ["users", "groups"] {
+            if case .array(let items)? = o[key] {
+                o[key] = .array(items.sorted { $0.encoded() < $1.encoded() })
+            }
+        }
+        return .object(o)
+    }
+
+    /// The differing top-level parts of two normalized states (for failure messages).
+    static func differences(_ a: JSON, _ b: JSON) -> [String] {
+        var out: [String] = []
+        let keys = Set((a.objectValue ?? [:]).keys).union((b.objectValue ?? [:]).keys)
+        for k in keys.sorted() {
+            if case .object(let x)? = a[k], case .object(let y)? = b[k] {
+                for sub in Set(x.keys).union(y.keys).sorted() where x[sub] != y[sub] { out.append("\(k).\(sub)") }
+            } else if a[k] != b[k] {
+                out.append(k)
+            }
+        }
+        return out
+    }
+
+    static func expectOK(_ result: (Int, JSON?), _ what: String) throws {
+        guard (200..<300).contains(result.0) else { throw HardeningError("\(what): HTTP \(result.0) \(result.1?.encoded() ?? "")") }
+    }
+
+    /// A custom steps directory with one step placed `after` another, and its Lua source.
+    static func customStep(_ h: StepHarness, name: String, after: String, lua: String, when: String = "init.enabled") throws -> URL {
+        let dir = h.workDir.appendingPathComponent("steps-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try """
+        steps:
+          - name: \(name)
+            file: \(name).lua
+            description: A custom step of the hardening tests
+            when: \(when)
+            after: \(after)
+        """.write(to: dir.appendingPathComponent("manifest.yaml"), atomically: true, encoding: .utf8)
+        try lua.write(to: dir.appendingPathComponent("\(name).lua"), atomically: true, encoding: .utf8)
+        return dir
+    }
+}
+
+struct HardeningError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension StepHarness {
+    /// Replaces the simulator's faults with these rules (`FaultRule` JSON).
+    func setFaults(_ rules: [JSON], seed: Int = 1) async throws {
+        let status = try await send("POST", "/sim/faults", ["rules": .array(rules), "seed": .int(Int64(seed))])
+        precondition(status == 200, "POST /sim/faults: \(status)")
+    }
+
+    func clearFaults() async throws { _ = try await send("DELETE", "/sim/faults") }
+
+    /// The requests a fault fired on: "METHOD endpoint: fault".
+    func firedFaults() async throws -> [String] {
+        try await requests().compactMap { r in
+            guard let f = r["fault"]?.stringValue else { return nil }
+            return "\(r["method"]?.stringValue ?? "") \(r["endpoint"]?.stringValue ?? ""): \(f)"
+        }
+    }
+
+    /// The console's writes (method and endpoint) since the requests were last cleared.
+    func writeEndpoints() async throws -> [String] {
+        try await writes().filter { ($0["status"]?.intValue ?? 0) / 100 == 2 }
+            .map { "\($0["method"]?.stringValue ?? "") \($0["endpoint"]?.stringValue ?? "")" }
+    }
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 (port 0), one connection at a time, each answered
+/// and closed (`Connection: close`). Tests use it where a real server would be too kind: a
+/// sidecar's quit endpoint, a console that answers YAML that is not YAML.
+final class LoopbackHTTPServer: @unchecked Sendable {
+    struct Request {
+        let method: String
+        let path: String
+        let body: [UInt8]
+    }
+
+    struct Response {
+        var status: Int
+        var contentType: String
+        var body: String
+        init(_ status: Int, _ body: String = "", contentType: String = "application/json") {
+            self.status = status
+            self.body = body
+            self.contentType = contentType
+        }
+    }
+
+    private let fd: Int32
+    let port: Int
+    private let handler: (Request) -> Response
+    private let lock = NSLock()
+    private var log: [Request] = []
+    private var stopped = false
+    private let done = DispatchSemaphore(value: 0)
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var received: [Request] { lock.withLock { log } }
+
+    init(handler: @escaping (Request) -> Response) throws {
+        self.handler = handler
+        let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard sock >= 0 else { throw HardeningError("socket: \(errno)") }
+        var yes: Int32 = 1
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(sock, 16) == 0 else {
+            close(sock)
+            throw HardeningError("bind/listen: \(errno)")
+        }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
+        }
+        fd = sock
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    deinit { stop() }
+
+    func stop() {
+        let first: Bool = lock.withLock {
+            if stopped { return false }
+            stopped = true
+            return true
+        }
+        guard first else { return }
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+        _ = done.wait(timeout: .now() + 5)
+    }
+
+    private func acceptLoop() {
+        defer { done.signal() }
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 {
+                if lock.withLock({ stopped }) { return }
+                if errno == EINTR { continue }
+                return
+            }
+            serve(client)
+        }
+    }
+
+    private func serve(_ client: Int32) {
+        defer { close(client) }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        var headerEnd: Int?
+        var contentLength = 0
+        while true {
+            if let end = headerEnd, data.count >= end + contentLength { break }
+            let n = recv(client, &buffer, buffer.count, 0)
+            if n <= 0 { return }
+            data.append(contentsOf: buffer[0..<n])
+            if headerEnd == nil, let end = LoopbackHTTPServer.find([13, 10, 13, 10], in: data) {
+                headerEnd = end + 4
+                let head = String(decoding: data[..<end], as: UTF8.self).lowercased()
+                for line in head.components(separatedBy: "\r\n") where line.hasPrefix("content-length:") {
+                    contentLength = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+        }
+        guard let end = headerEnd else { return }
+        let requestLine = String(decoding: data[..<end], as: UTF8.self).components(separatedBy: "\r\n").first ?? ""
+        let parts = requestLine.split(separator: " ")
+        guard parts.count >= 2 else { return }
+        let request = Request(method: String(parts[0]), path: String(parts[1]), body: Array(data[end..<min(data.count, end + contentLength)]))
+        lock.withLock { log.append(request) }
+        let response = handler(request)
+        let body = Array(response.body.utf8)
+        let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let out = Array(head.utf8) + body
+        var sent = 0
+        while sent < out.count {
+            let n = out[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+    }
+
+    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle {
+            return i
+        }
+        return nil
+    }
+}
