@@ -246,13 +246,15 @@ public final class ConsoleClient: @unchecked Sendable {
                 }
                 if attempt >= connection.maxRetries { return resp }
             case .failure(let error):
-                let refusedBeforeSending = ConsoleClient.isConnectRefusal(error)
-                let allowed = retry == .always || (retry == .unprocessedOnly && refusedBeforeSending)
+                let refusedBeforeSending = TransportFailure.isConnectRefusal(error)
+                // A certificate the job does not trust stays untrusted: never retried.
+                let allowed = !TransportFailure.isTLSVerificationFailure(error)
+                    && (retry == .always || (retry == .unprocessedOnly && refusedBeforeSending))
                 guard allowed, attempt < connection.maxRetries else {
-                    throw ConsoleError.transport(method: method, path: path, reason: ConsoleClient.describe(error))
+                    throw ConsoleError.transport(method: method, path: path, reason: TransportFailure.describe(error, peer: "the console"))
                 }
                 wait = backoff(attempt)
-                reason = ConsoleClient.describe(error)
+                reason = TransportFailure.describe(error, peer: "the console")
             }
             attempt += 1
             let delay = wait ?? 0
@@ -300,34 +302,6 @@ public final class ConsoleClient: @unchecked Sendable {
     }
 
     private func backoff(_ attempt: Int) -> Double {
-        let exp = connection.backoffBase * pow(2, Double(attempt))
-        let capped = min(exp, connection.maxBackoff)
-        return capped * Double.random(in: 0.5...1.0)
-    }
-
-    static func isConnectRefusal(_ error: Error) -> Bool {
-        if let e = error as? HTTPClientError, e == .connectTimeout { return true }
-        let text = String(describing: error).lowercased()
-        return text.contains("connection refused") || text.contains("connectionrefused") || text.contains("econnrefused")
-    }
-
-    static func describe(_ error: Error) -> String {
-        if let e = error as? HTTPClientError {
-            switch e {
-            case .readTimeout, .deadlineExceeded: return "the request timed out"
-            case .connectTimeout: return "connecting timed out"
-            case .remoteConnectionClosed: return "the console closed the connection"
-            case .cancelled: return "cancelled"
-            default: break
-            }
-        }
-        if let e = error as? NIOSSLError { return "TLS: \(e)" }
-        let text = String(describing: error)
-        if text.contains("certificate") || text.contains("CERTIFICATE") || text.contains("handshake") {
-            return "TLS: \(text)"
-        }
-        if text.lowercased().contains("connection refused") { return "connection refused" }
-        if text.contains("ioOnClosedChannel") || text.contains("uncleanShutdown") { return "the console closed the connection" }
-        return text
+        TransportFailure.backoff(attempt: attempt, base: connection.backoffBase, cap: connection.maxBackoff)
     }
 }

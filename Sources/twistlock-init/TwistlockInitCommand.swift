@@ -218,32 +218,34 @@ struct List: ParsableCommand {
     }
 }
 
-struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the enabled steps in order against the console; stop at the first failed step.")
-    @OptionGroup var input: InputOptions
-    @OptionGroup var runOptions: RunOptions
+/// `run` and `plan`: the same options, one mode apart.
+protocol JobCommand: ParsableCommand {
+    static var mode: JobMode { get }
+    var input: InputOptions { get }
+    var runOptions: RunOptions { get }
+}
 
+extension JobCommand {
     func run() throws {
         var options = JobOptions()
         try input.apply(to: &options)
         try runOptions.apply(to: &options)
-        options.mode = .run
+        options.mode = Self.mode
         let report = Launcher.run(options)
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 }
 
-struct Plan: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the console and show, per object, what a run would change — without writing anything.")
+struct Run: JobCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the enabled steps in order against the console; stop at the first failed step.")
+    static let mode = JobMode.run
     @OptionGroup var input: InputOptions
     @OptionGroup var runOptions: RunOptions
+}
 
-    func run() throws {
-        var options = JobOptions()
-        try input.apply(to: &options)
-        try runOptions.apply(to: &options)
-        options.mode = .plan
-        let report = Launcher.run(options)
-        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-    }
+struct Plan: JobCommand {
+    static let configuration = CommandConfiguration(abstract: "Read the console and show, per object, what a run would change — without writing anything.")
+    static let mode = JobMode.plan
+    @OptionGroup var input: InputOptions
+    @OptionGroup var runOptions: RunOptions
 }

@@ -432,11 +432,11 @@ public final class KubeClient: @unchecked Sendable {
                 why = "\(response.status) \(HTTPResponseStatus(statusCode: response.status).reasonPhrase)"
             case .failure(let error):
                 // A certificate the client does not trust will not become trusted by asking again.
-                guard attempt < options.maxRetries, !KubeClient.isTLSVerificationFailure(error) else {
-                    throw KubeError(operation: operation, object: object, reason: .transport(KubeClient.describe(error)))
+                guard attempt < options.maxRetries, !TransportFailure.isTLSVerificationFailure(error) else {
+                    throw KubeError(operation: operation, object: object, reason: .transport(TransportFailure.describe(error, peer: "the API server")))
                 }
                 delay = backoff(attempt)
-                why = KubeClient.describe(error)
+                why = TransportFailure.describe(error, peer: "the API server")
             }
             attempt += 1
             onRetry?("\(operation) \(object): \(method) \(path): \(why); retry \(attempt)/\(options.maxRetries) in \(String(format: "%.1f", delay)) s")
@@ -482,33 +482,6 @@ public final class KubeClient: @unchecked Sendable {
     }
 
     private func backoff(_ attempt: Int) -> Double {
-        let exp = options.backoffBase * pow(2, Double(attempt))
-        return min(exp, options.maxBackoff) * Double.random(in: 0.5...1.0)
-    }
-
-    static func isTLSVerificationFailure(_ error: Error) -> Bool {
-        if error is NIOSSLError { return true }
-        let text = String(describing: error)
-        return text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed")
-            || text.contains("handshakeFailed")
-    }
-
-    static func describe(_ error: Error) -> String {
-        if let e = error as? HTTPClientError {
-            switch e {
-            case .readTimeout, .deadlineExceeded: return "the request timed out"
-            case .connectTimeout: return "connecting timed out"
-            case .remoteConnectionClosed: return "the API server closed the connection"
-            case .cancelled: return "cancelled"
-            default: break
-            }
-        }
-        if let e = error as? NIOSSLError { return "TLS: \(e)" }
-        let text = String(describing: error)
-        if text.contains("certificate") || text.contains("CERTIFICATE") || text.contains("handshake") {
-            return "TLS: \(text)"
-        }
-        if text.lowercased().contains("connection refused") { return "connection refused" }
-        return text
+        TransportFailure.backoff(attempt: attempt, base: options.backoffBase, cap: options.maxBackoff)
     }
 }
