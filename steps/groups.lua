@@ -19,7 +19,6 @@ for _, w in ipairs(warnings) do log.warn("%s", w) end
 fields.fail_on(problems, "groups")
 
 local groups = console.get("groups")
-local failures = {}
 
 local function handle(spec)
   local object = "group " .. spec.name
@@ -43,19 +42,4 @@ local function handle(spec)
     fields.describe(body, changed))
 end
 
-for _, spec in ipairs(specs) do
-  local ok, err = pcall(handle, spec)
-  if not ok then
-    local message = tostring(err)
-    if not spec.builtin_role then
-      message = string.format("%s (role %q is not built in: does the console have it?)", message, spec.role)
-    end
-    failures[#failures + 1] = message
-    log.error("group %s: %s", spec.name, message)
-  end
-end
-
-if #failures > 0 then
-  error(string.format("groups: %d of %d groups failed:\n  %s", #failures, #specs,
-    table.concat(failures, "\n  ")), 0)
-end
+identity.each_item(specs, "group", function(spec) return spec.name end, handle)

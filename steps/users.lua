@@ -33,7 +33,6 @@ fields.fail_on(problems, "users")
 local update = fields.lookup(values, "console.updateUsers") == true
 
 local existing = identity.index(console.get("users"), "username")
-local failures = {}
 
 local function describe(spec)
   return string.format("%s (%s, %s)", spec.username, spec.role, spec.authType)
@@ -87,19 +86,4 @@ local function handle(spec)
   end
 end
 
-for _, spec in ipairs(specs) do
-  local ok, err = pcall(handle, spec)
-  if not ok then
-    local message = tostring(err)
-    if not spec.builtin_role then
-      message = string.format("%s (role %q is not built in: does the console have it?)", message, spec.role)
-    end
-    failures[#failures + 1] = message
-    log.error("user %s: %s", spec.username, message)
-  end
-end
-
-if #failures > 0 then
-  error(string.format("users: %d of %d users failed:\n  %s", #failures, #specs,
-    table.concat(failures, "\n  ")), 0)
-end
+identity.each_item(specs, "user", function(spec) return spec.username end, handle)

@@ -348,4 +348,30 @@ function M.password_accepted(username, password)
   return nil, res.status
 end
 
+--- Runs `handle(spec)` for every spec, each under pcall so that one failing item does not stop
+--- the others; then fails naming every item that failed. A failure of an item whose role is not
+--- built in says so (consoles have custom roles; a 400 may mean the role does not exist there).
+---@param specs table[] the users or groups
+---@param kind string "user" or "group"
+---@param name_of fun(spec: table): string
+---@param handle fun(spec: table)
+function M.each_item(specs, kind, name_of, handle)
+  local failures = {}
+  for _, spec in ipairs(specs) do
+    local ok, err = pcall(handle, spec)
+    if not ok then
+      local message = tostring(err)
+      if not spec.builtin_role then
+        message = string.format("%s (role %q is not built in: does the console have it?)", message, spec.role)
+      end
+      failures[#failures + 1] = message
+      log.error("%s %s: %s", kind, name_of(spec), message)
+    end
+  end
+  if #failures > 0 then
+    error(string.format("%ss: %d of %d %ss failed:\n  %s", kind, #failures, #specs, kind,
+      table.concat(failures, "\n  ")), 0)
+  end
+end
+
 return M
