@@ -25,7 +25,11 @@ local text = answer.body
 if type(text) ~= "string" or text == "" then
   error("POST defenders/daemonset.yaml: expected the manifest as YAML text, got " .. type(text))
 end
-local docs = yaml.decode(text)
+local decoded, docs = pcall(yaml.decode, text)
+if not decoded then
+  local why = tostring(docs):gsub("^[^:]+:%d+: ", "")
+  error("POST defenders/daemonset.yaml: the console's manifest is not YAML (" .. why .. ")")
+end
 if #docs == 0 then
   error("POST defenders/daemonset.yaml: the console answered an empty manifest")
 end
