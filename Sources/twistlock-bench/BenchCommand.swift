@@ -243,8 +243,8 @@ struct Measure: ParsableCommand {
         if let text = try? String(contentsOf: resultFile, encoding: .utf8), let json = try? JSON.parse(text) {
             r.load(json)
         }
-        // The kernel's accounting of the whole child process (wait4) is the authority.
-        r.peakRSS = max(r.peakRSS, child.peakRSS)
+        // CPU from wait4 (the whole process, exit included). Peak memory is the child's own
+        // VmHWM (see JobChild): wait4's ru_maxrss includes this process's peak at spawn time.
         r.cpu = child.cpuSeconds
         return r
     }
@@ -370,7 +370,11 @@ struct JobChild: ParsableCommand {
                 ["name": .string(s.name), "status": .string(s.status.rawValue), "writes": .int(Int64(s.writes)),
                  "requests": .int(Int64(s.requests)), "seconds": .double(s.seconds)]
             }),
-            "peakRSS": .int(Int64(peakRSSBytes())),
+            // VmHWM: this process's own high-water mark. Not ru_maxrss: on Linux, exec carries the
+            // spawning process's peak into the child's ru_maxrss (posix_spawn shares its memory
+            // until exec), so ru_maxrss would report the benchmark's parent when that is larger.
+            "peakRSS": .int(Int64(peakRSSBytes(pid: getpid()) ?? peakRSSBytes())),
+            "ruMaxRSS": .int(Int64(peakRSSBytes())),
             "cpuSeconds": .double(cpuSeconds()),
         ]
         try (doc.encoded(pretty: true) + "\n").write(toFile: result, atomically: true, encoding: .utf8)

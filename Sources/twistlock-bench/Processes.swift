@@ -25,8 +25,9 @@ func peakRSSBytes() -> Int {
 func peakRSSBytes(pid: Int32) -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
     for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let digits = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-        return digits.map { $0 * 1024 }
+        // "VmHWM:\t   41234 kB"
+        let kib = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
+        return kib.map { $0 * 1024 }
     }
     return nil
 }
@@ -152,8 +153,9 @@ final class LineBox: @unchecked Sendable {
 struct ChildRun {
     var status: Int32
     var wallSeconds: Double
-    /// The child's peak RSS as the kernel accounted it (wait4), in bytes.
-    var peakRSS: Int
+    /// wait4's ru_maxrss, in bytes. On Linux it is at least the spawning process's peak at
+    /// spawn time (exec keeps the old address space's high-water mark), so not the child's own.
+    var maxRSSIncludingParent: Int
     var cpuSeconds: Double
 }
 
@@ -184,5 +186,5 @@ func spawnAndWait(_ executable: String, _ arguments: [String], outputFile: Strin
     #else
     let rss = Int(usage.ru_maxrss)
     #endif
-    return ChildRun(status: exit, wallSeconds: wall, peakRSS: rss, cpuSeconds: s(usage.ru_utime) + s(usage.ru_stime))
+    return ChildRun(status: exit, wallSeconds: wall, maxRSSIncludingParent: rss, cpuSeconds: s(usage.ru_utime) + s(usage.ru_stime))
 }
