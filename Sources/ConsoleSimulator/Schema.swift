@@ -404,18 +404,25 @@ struct GoDecoder {
 
 /// RFC 3339 timestamps, as the console writes and Go's `time.Time` reads them.
 enum RFC3339 {
-    static func parse(_ s: String) -> Date? {
+    // Formatters are costly to make: one of each, shared under a lock (requests run concurrently).
+    private static let lock = NSLock()
+    private static let fractional: ISO8601DateFormatter = {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: s) { return d }
+        return f
+    }()
+    private static let whole: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
-        return f.date(from: s)
+        return f
+    }()
+
+    static func parse(_ s: String) -> Date? {
+        lock.withLock { fractional.date(from: s) ?? whole.date(from: s) }
     }
 
     static func format(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: d)
+        lock.withLock { whole.string(from: d) }
     }
 }
 

@@ -39,18 +39,58 @@ public final class Ledger: @unchecked Sendable {
     @discardableResult
     func record(step: String, object: String, method: String, target: String,
                 before: JSON?, after: JSON?, sensitive: Set<String>, planned: Bool, status: Int?) -> WriteRecord {
-        let b = before.map { redactor.redact($0, extraFields: sensitive) }
-        let changes: [JSONChange]
+        // Diff the objects as they are, then mask what the changes hold: a policy of thousands of
+        // strings usually changes in a few places, so only those few values are searched for
+        // secrets. A change under a sensitive field name (`password`, `key`, …) is masked whole.
+        let raw: [JSONChange]
         if let after {
-            let a = redactor.redact(after, extraFields: sensitive)
-            changes = JSON.diff(before: b, after: a)
+            raw = JSON.diff(before: before, after: after)
         } else {
-            changes = [JSONChange(path: "", kind: .removed, old: b, new: nil)]
+            raw = [JSONChange(path: "", kind: .removed, old: before, new: nil)]
+        }
+        let changes = raw.map { change -> JSONChange in
+            let masked = Ledger.isSensitivePath(change.path, extra: sensitive)
+            func clean(_ v: JSON?) -> JSON? {
+                guard let v else { return nil }
+                if masked && !v.isNull { return .string(Redactor.mask) }
+                return redactor.redact(v, extraFields: sensitive)
+            }
+            var c = change
+            c.old = clean(change.old)
+            c.new = clean(change.new)
+            if c.kind == .changed, masked, c.old == c.new {
+                c.new = .string(Redactor.mask + " (changed)")
+            }
+            return c
         }
         let r = WriteRecord(step: step, object: object, method: method, target: target,
                             changes: changes, planned: planned, status: status)
         lock.withLock { records.append(r) }
         return r
+    }
+
+    /// Whether any field name along a diff path (`users[0].password`, `data["key"]`) is sensitive.
+    static func isSensitivePath(_ path: String, extra: Set<String>) -> Bool {
+        var names: [String] = []
+        var current = ""
+        var quoted = false
+        for ch in path {
+            if quoted {
+                if ch == "\"" { quoted = false; names.append(current); current = "" } else { current.append(ch) }
+                continue
+            }
+            switch ch {
+            case ".", "[", "]":
+                if !current.isEmpty { names.append(current) }
+                current = ""
+            case "\"":
+                quoted = true
+            default:
+                current.append(ch)
+            }
+        }
+        if !current.isEmpty { names.append(current) }
+        return names.contains { Redactor.isSensitive($0, extra: extra) }
     }
 
     func records(for step: String) -> [WriteRecord] {
