@@ -99,7 +99,8 @@ public final class ConsoleClient: @unchecked Sendable {
     public var onRetry: ((String) -> Void)?
     /// Requests sent over the wire (every attempt).
     public private(set) var requestCount = 0
-    private var sleeper: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
+    /// Wakes `pause` when the client is interrupted.
+    private let wake = NSCondition()
 
     public init(connection: ConsoleConnection, redactor: Redactor) throws {
         self.connection = connection
@@ -133,13 +134,35 @@ public final class ConsoleClient: @unchecked Sendable {
         token = nil
     }
 
-    /// Abandons the request in flight and refuses new ones (SIGTERM).
+    /// Abandons the request in flight, cuts a retry wait (or a `pause`) short and refuses new
+    /// requests (SIGTERM).
     public func interrupt() {
         lock.lock()
         interrupted = true
         let task = current
         lock.unlock()
         task?.cancel()
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+    }
+
+    /// Whether `interrupt()` was called.
+    public var isInterrupted: Bool { lock.withLock { interrupted } }
+
+    /// Waits `seconds`, or less when the client is interrupted meanwhile. Returns false when
+    /// interrupted. (Retry waits, and `time.sleep` in steps, so that SIGTERM ends the run at
+    /// once rather than after a `Retry-After` or a step's sleep.)
+    @discardableResult
+    public func pause(_ seconds: Double) -> Bool {
+        guard seconds > 0 else { return !isInterrupted }
+        let until = Date().addingTimeInterval(seconds)
+        wake.lock()
+        defer { wake.unlock() }
+        while !isInterrupted, Date() < until {
+            _ = wake.wait(until: until)
+        }
+        return !isInterrupted
     }
 
     /// `/api/v1/<path>` for relative paths; absolute paths are kept.
@@ -262,7 +285,7 @@ public final class ConsoleClient: @unchecked Sendable {
                 throw ConsoleError.deadlineExceeded(method: method, path: path)
             }
             onRetry?("\(method) \(path): \(reason); retry \(attempt)/\(connection.maxRetries) in \(String(format: "%.1f", delay)) s")
-            sleeper(delay)
+            if !pause(delay) { throw ConsoleError.interrupted(method: method, path: path) }
         }
     }
 

@@ -155,6 +155,8 @@ public final class JobRunner: @unchecked Sendable {
             log.log(.error, "nothing was sent to the console: the input is invalid")
             for p in report.problems { log.log(.error, p) }
             finish(&report)
+            // The sidecar still has to go, or the Job's pod never completes.
+            if JobRunner.istioRequested(options) { IstioSidecar(endpoints: options.istio, log: log).quit() }
             return report
         }
         report.warnings = values.warnings.map { "\($0.key): \($0.message)" }
@@ -200,15 +202,19 @@ public final class JobRunner: @unchecked Sendable {
             finish(&report)
             return report
         }
-        lock.withLock {
+        let interruptedEarly = lock.withLock { () -> Bool in
             self.vm = vm
             self.context = ctx
+            return interruptedBy != nil
         }
+        // SIGTERM before the VM existed (loading values, building the client): no request starts.
+        if interruptedEarly { client.interrupt() }
 
         if istioEnabled { istio.waitUntilReady() }
 
         log.print("twistlock-init \(options.mode == .plan ? "plan" : "run") against \(options.consoleURL)")
         var halted: (StepStatus, String)? = nil
+        var interruptedBetweenSteps = false
         for spec in steps {
             var outcome = StepOutcome(name: spec.name, status: .skipped, reason: "")
             let gate = spec.when.evaluate(values)
@@ -227,6 +233,16 @@ public final class JobRunner: @unchecked Sendable {
             if let (status, why) = halted {
                 outcome.status = status == .failed ? .notRun : .notRun
                 outcome.reason = why
+                report.steps.append(outcome)
+                continue
+            }
+            if let by = lock.withLock({ interruptedBy }) {
+                // Interrupted between steps (or while waiting for the sidecar): start no more.
+                outcome.status = .notRun
+                outcome.reason = "the run was interrupted by \(by) before this step"
+                halted = (.interrupted, outcome.reason)
+                interruptedBetweenSteps = true
+                log.log(.error, "interrupted by \(by) before step \(spec.name); no further step runs")
                 report.steps.append(outcome)
                 continue
             }
@@ -277,7 +293,7 @@ public final class JobRunner: @unchecked Sendable {
         lock.withLock { self.vm = nil }
         report.writes = ctx.ledger.records
 
-        if report.steps.contains(where: { $0.status == .interrupted }) {
+        if report.steps.contains(where: { $0.status == .interrupted }) || interruptedBetweenSteps {
             report.exitCode = JobExitCode.interrupted
         } else if report.steps.contains(where: { $0.status == .failed }) {
             report.exitCode = JobExitCode.stepFailed
@@ -287,6 +303,23 @@ public final class JobRunner: @unchecked Sendable {
         finish(&report)
         printSummary(report)
         return report
+    }
+
+    /// `istio.enabled` as the files and `--set` say, read leniently (for values that failed
+    /// validation): the last file or argument that sets it to a bool wins.
+    static func istioRequested(_ options: JobOptions) -> Bool {
+        var enabled = false
+        for file in options.valuesFiles {
+            if let document = try? ValuesYAML.read(file: file), let b = document["istio"]?["enabled"]?.boolValue {
+                enabled = b
+            }
+        }
+        for argument in options.sets {
+            for a in (try? SetArguments.parse(argument)) ?? [] where a.path == [.key("istio"), .key("enabled")] {
+                if let b = a.value.boolValue { enabled = b }
+            }
+        }
+        return enabled
     }
 
     static func chunkName(_ spec: StepSpec) -> String {

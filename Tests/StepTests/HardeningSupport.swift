@@ -367,3 +367,79 @@ final class LoopbackHTTPServer: @unchecked Sendable {
         return nil
     }
 }
+
+extension StepHarness {
+    /// The options `run` would use (base values, then `values`), for tests that drive a
+    /// `JobRunner` themselves (to interrupt it).
+    func options(values: String = "", sets: [String] = [], extraStepsDirs: [URL] = [],
+                 configure: ((inout JobOptions) -> Void)? = nil) throws -> JobOptions {
+        let baseFile = workDir.appendingPathComponent("base-values.yaml")
+        try StepHarness.baseValues.write(to: baseFile, atomically: true, encoding: .utf8)
+        let file = workDir.appendingPathComponent("values-\(UUID().uuidString).yaml")
+        try values.write(to: file, atomically: true, encoding: .utf8)
+        var options = JobOptions()
+        options.valuesFiles = [baseFile, file]
+        options.sets = sets
+        options.stepsDirs = [StepHarness.projectSteps] + extraStepsDirs
+        options.secretsDir = secretsDir
+        options.consoleURL = consoleURL
+        options.kubeconfig = kubeconfig?.path
+        options.backoffBase = 0.01
+        options.requestTimeout = 10
+        configure?(&options)
+        return options
+    }
+}
+
+/// A job running on its own thread, which the test can interrupt and wait for with a bound
+/// (a run that never ends fails the test instead of hanging it).
+final class JobThread: @unchecked Sendable {
+    let runner: JobRunner
+    private let lock = NSLock()
+    private var captured: [String] = []
+    private var report: JobReport?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ options: JobOptions) {
+        let box = LineBox()
+        let log = JobLog(format: options.logFormat, redactor: Redactor(), sink: { box.append($0) })
+        runner = JobRunner(options: options, log: log)
+        lineBox = box
+        let thread = Thread { [self] in
+            let r = runner.run()
+            lock.withLock { report = r }
+            done.signal()
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    private let lineBox: LineBox
+
+    /// Every line printed so far.
+    var lines: [String] { lineBox.lines }
+    var output: String { lines.joined(separator: "\n") }
+
+    /// The report, once the run ended within `seconds`; nil when it is still running.
+    func wait(seconds: Double) async -> JobReport? {
+        await withCheckedContinuation { (cont: CheckedContinuation<JobReport?, Never>) in
+            DispatchQueue.global().async { [self] in
+                let ended = done.wait(timeout: .now() + seconds) == .success
+                if ended { done.signal() }
+                cont.resume(returning: ended ? lock.withLock { report } : nil)
+            }
+        }
+    }
+
+    /// Waits (at most 20 s) until a printed line contains `text`.
+    func waitForLine(containing text: String) async throws {
+        try await waitUntil("a line with \(text)") { lines.contains { $0.contains(text) } }
+    }
+
+    final class LineBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: [String] = []
+        func append(_ line: String) { lock.withLock { stored.append(line) } }
+        var lines: [String] { lock.withLock { stored } }
+    }
+}
