@@ -33,6 +33,9 @@ public struct ConsoleResponse: Sendable {
     public let status: Int
     public let headers: [String: String]
     public let bodyText: String
+    /// Masks secrets in `message` before it is shortened (a cut would leave half a secret
+    /// that no redaction recognises any more).
+    var redactor: Redactor?
     /// The body decoded as JSON when it is JSON, else nil.
     public var json: JSON? {
         guard !bodyText.isEmpty else { return nil }
@@ -49,10 +52,11 @@ public struct ConsoleResponse: Sendable {
             }
             if case .string(let s) = j { return s }
         }
-        let trimmed = bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+        var trimmed = bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.lowercased().hasPrefix("<!doctype html") || trimmed.lowercased().hasPrefix("<html") {
             return "an HTML page instead of an API answer"
         }
+        if let redactor { trimmed = redactor.redact(trimmed) }
         return trimmed.count > 300 ? String(trimmed.prefix(300)) + "…" : trimmed
     }
 }
@@ -316,7 +320,7 @@ public final class ConsoleClient: @unchecked Sendable {
         if var buf = response.body {
             text = buf.readString(length: buf.readableBytes) ?? ""
         }
-        return ConsoleResponse(status: Int(response.status.code), headers: headers, bodyText: text)
+        return ConsoleResponse(status: Int(response.status.code), headers: headers, bodyText: text, redactor: redactor)
     }
 
     private func retryAfter(_ resp: ConsoleResponse) -> Double? {

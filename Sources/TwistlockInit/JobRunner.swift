@@ -194,6 +194,8 @@ public final class JobRunner: @unchecked Sendable {
         do {
             vm = try LuaVM(limits: LuaLimits(memoryBytes: options.memoryLimitBytes, instructionLimit: options.instructionLimit))
             vm.libraryDirectories = options.stepsDirs
+            // A step's print() is a log line like any other: masked, never raw on stderr.
+            vm.printHandler = { [log, ctx] text in log.log(.info, text, step: ctx.step.isEmpty ? nil : ctx.step) }
             try Primitives.register(on: vm, context: ctx, stepsDirs: options.stepsDirs)
         } catch {
             report.problems = ["cannot start the Lua VM: \(error)"]

@@ -18,10 +18,13 @@ public final class Redactor: @unchecked Sendable {
 
     /// Adds a secret to the masked set. Empty strings are ignored; longer secrets are masked
     /// first so that a secret containing another is masked whole.
+    /// The secret's JSON-escaped form is masked too (`json.encode` of a table holding it, a
+    /// `%q`, a JSON log line built from it: `pa"ss` shows as `pa\"ss`).
     public func add(_ secret: String) {
         let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
+        let escaped = [secret, trimmed].map { String(JSON.quote($0).dropFirst().dropLast()) }
         lock.lock(); defer { lock.unlock() }
-        for candidate in [secret, trimmed] where !candidate.isEmpty && !secrets.contains(candidate) {
+        for candidate in [secret, trimmed] + escaped where !candidate.isEmpty && !secrets.contains(candidate) {
             secrets.append(candidate)
         }
         secrets.sort { $0.count > $1.count }
