@@ -1,6 +1,7 @@
 import ConsoleSimulator
 import Foundation
 import JSONModel
+import KubeSimulator
 import TwistlockInit
 import XCTest
 
@@ -200,6 +201,24 @@ final class HardeningSignalTests: XCTestCase {
         XCTAssertEqual(report.steps.first { $0.name == "sleeper" }?.status, .interrupted)
         XCTAssertEqual(report.steps.first { $0.name == "dns-san" }?.status, .notRun)
         XCTAssertFalse(job.output.contains("woke up"))
+        await h.stop()
+    }
+
+    /// The Kubernetes API server asks for a 30 s pause (429, Retry-After) while the Defender
+    /// DaemonSet is applied: the interrupt cuts the wait short.
+    func testAnInterruptCutsAKubernetesRetryWaitShort() async throws {
+        let h = try await Hardening.start(kube: true)
+        h.kube?.inject(KubeFault(status: 429, resource: "daemonsets", method: "PATCH", times: 10, retryAfter: 30))
+        let job = JobThread(try h.options(values: Hardening.values(defenders: true)))
+        try await waitUntil("the 429 of the DaemonSet's apply") {
+            h.kube?.requests.contains { $0.method == "PATCH" && $0.status == 429 } ?? false
+        }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        job.runner.interrupt(reason: "SIGTERM")
+        guard let report = await job.wait(seconds: 15) else { return XCTFail("the retry wait was not cut short") }
+        XCTAssertEqual(report.exitCode, 143, job.output)
+        XCTAssertEqual(report.steps.first { $0.name == "defenders" }?.status, .interrupted, job.output)
+        XCTAssertEqual(report.steps.first { $0.name == "vulnerability-policies" }?.status, .notRun)
         await h.stop()
     }
 
