@@ -51,62 +51,74 @@ final class HardeningInputTests: XCTestCase {
     // MARK: - Answers of the wrong shape, malformed, HTML — on every read of every step
 
     /// Each read of every step answers once with valid JSON of the wrong shape (an array where
-    /// an object was expected, or the reverse), then with truncated JSON, then with an HTML
-    /// page under 200 OK. The job either shrugs it off or fails naming the step and the
-    /// endpoint — and never writes anything made from the bad answer: every setting a person
-    /// made survives, and a clean run afterwards finds the job's own settings in place.
-    func testBadAnswersOnEveryReadFailNamingTheStepAndEndpointAndLoseNothing() async throws {
-        let h = try await Hardening.start()
-        try await Hardening.makePersonSettings(h)
-        let first = try await h.run(values: Hardening.values())
-        XCTAssertEqual(first.report.exitCode, 0, first.output)
-        let configured = Hardening.normalized(try await h.state())
-
-        var failures: [String: Int] = [:]
-        var unnamed = Set<String>()
-        for kind in ["wrongShape", "malformedJSON", "htmlError"] {
-            for path in HardeningFaultTests.reads where path != "version" {
-                var fault: [String: JSON] = ["kind": .string(kind), "method": "GET", "path": .string(path), "count": 1]
-                if kind == "htmlError" { fault["status"] = 200 }
-                try await h.setFaults([.object(fault)])
-                try await h.clearRequests()
-                let run = try await h.run(values: Hardening.values())
-                let what = "\(kind) on GET \(path)"
-                let fired = try await h.firedFaults()
-                XCTAssertEqual(fired.count, 1, "\(what): \(fired)")
-                if run.report.exitCode != 0 {
-                    failures[kind, default: 0] += 1
-                    XCTAssertEqual(run.report.exitCode, 1, "\(what): \(run.output)")
-                    let failed = run.report.steps.filter { $0.status == .failed }
-                    XCTAssertEqual(failed.count, 1, "\(what): \(run.output)")
-                    let error = failed.first?.error ?? ""
-                    XCTAssertTrue(error.hasPrefix("step \"\(failed.first?.name ?? "")\""), error)
-                    if !error.contains(path) { unnamed.insert(what) }
-                }
-                // Whatever happened, nothing the job or a person set was lost or replaced by
-                // something made from the bad answer.
-                let state = try await h.state()
-                Hardening.assertPersonSettingsKept(state)
-                let now = Hardening.normalized(state)
-                XCTAssertEqual(now, configured, "\(what) changed: \(Hardening.differences(now, configured))")
-            }
-        }
+    /// an object was expected, or the reverse) — then, in the tests below, with truncated JSON
+    /// and with an HTML page under 200 OK. The job either shrugs it off or fails naming the
+    /// step and the endpoint — and never writes anything made from the bad answer: every
+    /// setting a person made survives, and a clean run afterwards writes only the license.
+    func testWrongShapeAnswersOnEveryReadLoseNothing() async throws {
+        let unnamed = try await badAnswersOnEveryRead(kind: "wrongShape")
         // Every error names the endpoint, except (open, docs/reliability.md) where a step takes
         // an array for an object and only the bridge notices, when the body is sent back:
         // those name the step and the field, not the endpoint. No new ones.
         XCTAssertTrue(unnamed.isSubset(of: Self.wrongShapeNamedByFieldOnly),
                       "errors that do not name their endpoint: \(unnamed.subtracting(Self.wrongShapeNamedByFieldOnly).sorted())")
+    }
+
+    func testMalformedJSONOnEveryReadFailsNamingTheStepAndEndpointAndLosesNothing() async throws {
+        let unnamed = try await badAnswersOnEveryRead(kind: "malformedJSON")
+        XCTAssertEqual(unnamed, [], "errors that do not name their endpoint")
+    }
+
+    func testHTMLPagesOnEveryReadFailNamingTheStepAndEndpointAndLoseNothing() async throws {
+        let unnamed = try await badAnswersOnEveryRead(kind: "htmlError")
+        XCTAssertEqual(unnamed, [], "errors that do not name their endpoint")
+    }
+
+    /// Runs the job once per read (but `version`) with one bad answer of `kind` on it; returns
+    /// the cases whose error does not name the endpoint.
+    func badAnswersOnEveryRead(kind: String, file: StaticString = #filePath, line: UInt = #line) async throws -> Set<String> {
+        let h = try await Hardening.start()
+        try await Hardening.makePersonSettings(h)
+        let first = try await h.run(values: Hardening.values())
+        XCTAssertEqual(first.report.exitCode, 0, first.output)
+        let configured = Hardening.normalized(try await h.state())
+        var failures = 0
+        var unnamed = Set<String>()
+        for path in HardeningFaultTests.reads where path != "version" {
+            var fault: [String: JSON] = ["kind": .string(kind), "method": "GET", "path": .string(path), "count": 1]
+            if kind == "htmlError" { fault["status"] = 200 }
+            try await h.setFaults([.object(fault)])
+            try await h.clearRequests()
+            let run = try await h.run(values: Hardening.values())
+            let what = "\(kind) on GET \(path)"
+            let fired = try await h.firedFaults()
+            XCTAssertEqual(fired.count, 1, "\(what): \(fired)", file: file, line: line)
+            if run.report.exitCode != 0 {
+                failures += 1
+                XCTAssertEqual(run.report.exitCode, 1, "\(what): \(run.output)", file: file, line: line)
+                let failed = run.report.steps.filter { $0.status == .failed }
+                XCTAssertEqual(failed.count, 1, "\(what): \(run.output)", file: file, line: line)
+                let error = failed.first?.error ?? ""
+                XCTAssertTrue(error.hasPrefix("step \"\(failed.first?.name ?? "")\""), error, file: file, line: line)
+                if !error.contains(path) { unnamed.insert(what) }
+            }
+            // Whatever happened, nothing the job or a person set was lost or replaced by
+            // something made from the bad answer.
+            let state = try await h.state()
+            Hardening.assertPersonSettingsKept(state, file: file, line: line)
+            let now = Hardening.normalized(state)
+            XCTAssertEqual(now, configured, "\(what) changed: \(Hardening.differences(now, configured))", file: file, line: line)
+        }
         // Most bad answers are caught (a few reads are only informational, e.g. custom rules).
-        XCTAssertGreaterThan(failures["wrongShape", default: 0], 15, "\(failures)")
-        XCTAssertGreaterThan(failures["malformedJSON", default: 0], 15, "\(failures)")
-        XCTAssertGreaterThan(failures["htmlError", default: 0], 15, "\(failures)")
+        XCTAssertGreaterThan(failures, 15, "\(kind): only \(failures) runs failed", file: file, line: line)
         try await h.clearFaults()
         try await h.clearRequests()
         let clean = try await h.run(values: Hardening.values())
-        XCTAssertEqual(clean.report.exitCode, 0, clean.output)
+        XCTAssertEqual(clean.report.exitCode, 0, clean.output, file: file, line: line)
         let writes = try await h.writeEndpoints()
-        XCTAssertEqual(writes, ["POST settings/license"])
+        XCTAssertEqual(writes, ["POST settings/license"], file: file, line: line)
         await h.stop()
+        return unnamed
     }
 
     /// Wrong-shape answers whose error names the step and the field but not the endpoint
