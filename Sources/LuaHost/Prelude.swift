@@ -34,6 +34,21 @@ for _, name in ipairs({ "pairs", "ipairs", "next", "select", "type", "tostring",
     "error", "assert", "setmetatable", "getmetatable", "rawget", "rawset", "rawequal", "rawlen" }) do
   base[name] = _G[name]
 end
+-- Lua runs a message handler while it handles an error, with hooks off: a handler that loops
+-- would escape the instruction budget and SIGTERM. So the step's handler is called after the
+-- error has been caught, as ordinary code under the budget (it sees the error value, not the
+-- stack that raised it, which steps cannot inspect anyway: there is no debug library).
+local rawxpcall, rawpcall, pack, unpack = xpcall, pcall, table.pack, table.unpack
+local function keep(e) return e end
+base.xpcall = function(f, msgh, ...)
+  if type(msgh) ~= "function" then
+    error("bad argument #2 to 'xpcall' (function expected)", 2)
+  end
+  local r = pack(rawxpcall(f, keep, ...))
+  if r[1] then return unpack(r, 1, r.n) end
+  local ok, handled = rawpcall(msgh, r[2])
+  return false, handled
+end
 -- Finalizers would run outside any run's instruction budget (at a garbage collection
 -- between runs): steps cannot install them.
 local rawsetmetatable = setmetatable

@@ -115,15 +115,10 @@ final class HardeningStepsTests: XCTestCase {
         await h.stop()
     }
 
-    /// An endless loop in an `xpcall` message handler: the instruction budget's hook raises its
-    /// error inside the handler, where Lua runs with hooks disabled — so neither the budget nor
-    /// an interrupt (SIGTERM) can stop it, and the job spins forever. OPEN (docs/reliability.md):
-    /// the fix belongs in LuaHost's prelude (an `xpcall` that calls the handler after `pcall`
-    /// returns). Skipped unless TWISTLOCK_HARDENING_OPEN=1; bounded to 10 s when it runs.
+    /// An endless loop in an `xpcall` message handler. Lua runs message handlers with hooks
+    /// off, so the sandbox's `xpcall` calls the step's handler only after the error is caught,
+    /// as ordinary code under the instruction budget (LuaHost's prelude).
     func testAnEndlessLoopInAnXpcallMessageHandlerIsStopped() async throws {
-        guard ProcessInfo.processInfo.environment["TWISTLOCK_HARDENING_OPEN"] == "1" else {
-            throw XCTSkip("open finding: an xpcall message handler runs with hooks disabled (docs/reliability.md)")
-        }
         let h = try await Hardening.start()
         let dir = try Hardening.customStep(h, name: "hostile", after: "license",
                                            lua: "xpcall(function() error('x') end, function() while true do end end)")
