@@ -79,6 +79,21 @@ public final class KubeSimulator: @unchecked Sendable {
         return "\(scheme)://\(options.host):\(port)"
     }
 
+    /// A kubeconfig that reaches this server (plain HTTP) with its bearer token, for the job's
+    /// `--kubeconfig` in tests, the demo and the benchmark.
+    public var kubeconfig: String {
+        let user = options.token.map { "{token: \($0)}" } ?? "{}"
+        return """
+        apiVersion: v1
+        kind: Config
+        clusters: [{name: sim, cluster: {server: "\(baseURL)"}}]
+        users: [{name: sim, user: \(user)}]
+        contexts: [{name: sim, context: {cluster: sim, user: sim}}]
+        current-context: sim
+
+        """
+    }
+
     /// Starts serving and returns once the port is bound. Call from a thread that may block
     /// (not from an async context: use `startAsync` there).
     public func start(timeout: Double = 10) throws {

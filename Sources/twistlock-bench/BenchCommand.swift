@@ -110,15 +110,7 @@ struct Measure: ParsableCommand {
         defer { kube.stop() }
         print("  kubernetes sim     \(kube.baseURL)  (in the benchmark's parent process; rollout completes at once)")
         let kubeconfig = work.appendingPathComponent("kubeconfig")
-        try """
-        apiVersion: v1
-        kind: Config
-        clusters: [{name: sim, cluster: {server: "\(kube.baseURL)"}}]
-        users: [{name: sim, user: {token: kubesim-token}}]
-        contexts: [{name: sim, context: {cluster: sim, user: sim}}]
-        current-context: sim
-
-        """.write(to: kubeconfig, atomically: true, encoding: .utf8)
+        try kube.kubeconfig.write(to: kubeconfig, atomically: true, encoding: .utf8)
 
         let valuesFile = work.appendingPathComponent("values.yaml")
         try BenchValues.yaml().write(to: valuesFile, atomically: true, encoding: .utf8)

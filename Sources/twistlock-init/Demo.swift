@@ -92,15 +92,7 @@ struct Demo: ParsableCommand {
             Demo.blocking { await sim.stop() }
         }
         let kubeconfig = work.appendingPathComponent("kubeconfig")
-        try """
-        apiVersion: v1
-        kind: Config
-        clusters: [{name: sim, cluster: {server: "\(kube.baseURL)"}}]
-        users: [{name: sim, user: {token: kubesim-token}}]
-        contexts: [{name: sim, context: {cluster: sim, user: sim}}]
-        current-context: sim
-
-        """.write(to: kubeconfig, atomically: true, encoding: .utf8)
+        try kube.kubeconfig.write(to: kubeconfig, atomically: true, encoding: .utf8)
         let valuesFile = work.appendingPathComponent("demo-values.yaml")
         try Demo.demoValues.write(to: valuesFile, atomically: true, encoding: .utf8)
 

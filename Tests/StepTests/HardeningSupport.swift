@@ -368,28 +368,6 @@ final class LoopbackHTTPServer: @unchecked Sendable {
     }
 }
 
-extension StepHarness {
-    /// The options `run` would use (base values, then `values`), for tests that drive a
-    /// `JobRunner` themselves (to interrupt it).
-    func options(values: String = "", sets: [String] = [], extraStepsDirs: [URL] = [],
-                 configure: ((inout JobOptions) -> Void)? = nil) throws -> JobOptions {
-        let baseFile = workDir.appendingPathComponent("base-values.yaml")
-        try StepHarness.baseValues.write(to: baseFile, atomically: true, encoding: .utf8)
-        let file = workDir.appendingPathComponent("values-\(UUID().uuidString).yaml")
-        try values.write(to: file, atomically: true, encoding: .utf8)
-        var options = JobOptions()
-        options.valuesFiles = [baseFile, file]
-        options.sets = sets
-        options.stepsDirs = [StepHarness.projectSteps] + extraStepsDirs
-        options.secretsDir = secretsDir
-        options.consoleURL = consoleURL
-        options.kubeconfig = kubeconfig?.path
-        options.backoffBase = 0.01
-        options.requestTimeout = 10
-        configure?(&options)
-        return options
-    }
-}
 
 /// A job running on its own thread, which the test can interrupt and wait for with a bound
 /// (a run that never ends fails the test instead of hanging it).

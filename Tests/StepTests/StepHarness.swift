@@ -87,23 +87,7 @@ final class StepHarness: @unchecked Sendable {
             try await k.startAsync()
             kubeSim = k
             let cfg = work.appendingPathComponent("kubeconfig")
-            let token = kubeOptions.token.map { "    token: \($0)\n" } ?? ""
-            try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: sim
-              cluster:
-                server: \(k.baseURL)
-            users:
-            - name: sim
-              user:
-            \(token)contexts:
-            - name: sim
-              context: {cluster: sim, user: sim}
-            current-context: sim
-
-            """.write(to: cfg, atomically: true, encoding: .utf8)
+            try k.kubeconfig.write(to: cfg, atomically: true, encoding: .utf8)
             kubeconfig = cfg
         }
         var base = url.absoluteString
@@ -123,6 +107,20 @@ final class StepHarness: @unchecked Sendable {
     func run(values: String = "", sets: [String] = [], mode: JobMode = .run, only: [String] = [],
              extraStepsDirs: [URL] = [], strict: Bool = false, logFormat: LogFormat = .text,
              reportJSON: URL? = nil, configure: ((inout JobOptions) -> Void)? = nil) async throws -> Run {
+        var options = try self.options(values: values, sets: sets, extraStepsDirs: extraStepsDirs)
+        options.mode = mode
+        options.only = only
+        options.strict = strict
+        options.logFormat = logFormat
+        options.reportJSON = reportJSON
+        configure?(&options)
+        return await StepHarness.runJob(options)
+    }
+
+    /// The options `run` uses (base values, then `values`, then `sets`), also for tests that
+    /// drive a `JobRunner` themselves (to interrupt it).
+    func options(values: String = "", sets: [String] = [], extraStepsDirs: [URL] = [],
+                 configure: ((inout JobOptions) -> Void)? = nil) throws -> JobOptions {
         let baseFile = workDir.appendingPathComponent("base-values.yaml")
         try StepHarness.baseValues.write(to: baseFile, atomically: true, encoding: .utf8)
         let file = workDir.appendingPathComponent("values-\(UUID().uuidString).yaml")
@@ -133,16 +131,11 @@ final class StepHarness: @unchecked Sendable {
         options.stepsDirs = [StepHarness.projectSteps] + extraStepsDirs
         options.secretsDir = secretsDir
         options.consoleURL = consoleURL
-        options.mode = mode
-        options.only = only
-        options.strict = strict
-        options.logFormat = logFormat
-        options.reportJSON = reportJSON
         options.kubeconfig = kubeconfig?.path
         options.backoffBase = 0.01
         options.requestTimeout = 10
         configure?(&options)
-        return await StepHarness.runJob(options)
+        return options
     }
 
     /// Runs the job on its own thread (it blocks on HTTP; the test's executor must not).
