@@ -413,12 +413,10 @@ public final class ConsoleSimulator: @unchecked Sendable {
     }
 
     private func log(_ req: APIRequest, subpath: String, response: APIResponse, user: String?, findings: [ConformanceFinding], fault: String?) {
-        var body: JSON?
-        if !req.body.isEmpty, let parsed = try? JSON.parse(bytes: req.body) { body = SecretMask.apply(parsed) }
         core.locked {
             core.record(RecordedRequest(
                 seq: core.nextSeq(), time: RFC3339.format(Date()), method: req.method.uppercased(), path: req.path,
-                endpoint: subpath, query: req.query, status: response.status, user: user, body: body,
+                endpoint: subpath, query: req.query, status: response.status, user: user, rawBody: req.body,
                 bodyBytes: req.body.count, findings: findings, fault: fault))
         }
     }
@@ -537,7 +535,7 @@ struct SimResponder: HTTPResponder {
                 bytes = ByteBuffer()
             case .json(let j):
                 headers[.contentType] = "application/json"
-                bytes = ByteBuffer(string: GoJSON.normalize(j).encoded())
+                bytes = ByteBuffer(bytes: GoJSON.normalize(j).encodedBytes())
             case .jsonText(let t):
                 headers[.contentType] = "application/json"
                 bytes = ByteBuffer(string: t)

@@ -57,7 +57,31 @@ public struct OpenAPISubset: Sendable {
             ops[path] = methods
         }
         self.operations = ops
+        // Every `$ref` target resolved once (the decoder resolves one per value it walks).
+        var refs: [String: ResolvedRef] = [:]
+        for name in schemas.keys {
+            var current = schemas[name]!
+            var resolvedName = name
+            var hops = 0
+            while let ref = current["$ref"]?.stringValue, hops < 32,
+                  let next = schemas[String(ref.split(separator: "/").last ?? "")] {
+                resolvedName = String(ref.split(separator: "/").last ?? "")
+                current = next
+                hops += 1
+            }
+            refs["#/components/schemas/" + name] = ResolvedRef(schema: current, name: resolvedName)
+        }
+        self.resolvedRefs = refs
     }
+
+    /// A `$ref` followed to the schema it names (through chains of refs).
+    struct ResolvedRef: Sendable {
+        var schema: JSON
+        var name: String
+    }
+
+    /// `$ref` strings (`#/components/schemas/shared.Policy`) to their schemas.
+    let resolvedRefs: [String: ResolvedRef]
 
     /// The values of a schema's `enum` (the document nests them: `enum: [[...]]`).
     static func enumValues(_ schema: JSON) -> [String]? {
@@ -155,7 +179,8 @@ struct GoDecoder {
     /// value (nil when the whole body is `null` or could not be stored).
     mutating func decode(_ value: JSON, schemaName: String) -> JSON? {
         guard let schema = subset.schemas[schemaName] else { return value }
-        var ctx = Context(structName: "", fieldStack: [], path: "", schemaName: schemaName)
+        var ctx = Context(structName: "", schemaName: schemaName)
+        pathStack.removeAll(keepingCapacity: true)
         // The top-level value: Go reports "into Go value of type T".
         if let mismatch = topLevelMismatch(value, schema: schema, typeName: schemaName) {
             setError("json: cannot unmarshal \(mismatch) into Go value of type \(schemaName)")
@@ -171,12 +196,37 @@ struct GoDecoder {
     struct Context {
         /// The Go struct type being filled (`PolicyRule`), for error messages.
         var structName: String
-        /// JSON field names from the root (Go's error field path, no indices).
-        var fieldStack: [String]
-        /// Path with indices, for findings.
-        var path: String
         /// The component schema holding the current field.
         var schemaName: String
+    }
+
+    /// One step from the body's root to the value being decoded. The path is kept as a stack
+    /// and spelt out only for a finding or an error (building it for every value was costly).
+    enum PathPart {
+        /// A struct field: the key as sent and the schema's name for it.
+        case field(sent: String, canonical: String)
+        case index(Int)
+        case mapKey(String)
+    }
+
+    private var pathStack: [PathPart] = []
+
+    /// Path with indices, for findings: `rules[0].collections[0].nme` (keys as sent).
+    private var currentPath: String {
+        var out = ""
+        for part in pathStack {
+            switch part {
+            case .field(let sent, _): out += out.isEmpty ? sent : "." + sent
+            case .index(let i): out += "[\(i)]"
+            case .mapKey(let k): out += "[\(JSON.quote(k))]"
+            }
+        }
+        return out
+    }
+
+    /// JSON field names from the root (Go's error field path, no indices).
+    private var fieldStack: [String] {
+        pathStack.compactMap { if case .field(_, let c) = $0 { return c } else { return nil } }
     }
 
     private mutating func setError(_ message: String) {
@@ -186,6 +236,10 @@ struct GoDecoder {
     private func resolve(_ schema: JSON) -> (schema: JSON, name: String?) {
         var current = schema
         var name: String?
+        if let ref = current["$ref"]?.stringValue, let known = subset.resolvedRefs[ref],
+           known.schema["allOf"] == nil {
+            return (known.schema, known.name)
+        }
         var hops = 0
         while let ref = current["$ref"]?.stringValue, hops < 32 {
             let n = String(ref.split(separator: "/").last ?? "")
@@ -296,7 +350,8 @@ struct GoDecoder {
         let kind = schemaKindOf(schema)
         if case .null = value { return nil }
         if let bad = mismatch(value, kind: kind) {
-            let field = ctx.fieldStack.joined(separator: ".")
+            let field = fieldStack.joined(separator: ".")
+            let path = currentPath
             let goType = goTypeName(rawSchema)
             if field.isEmpty {
                 setError("json: cannot unmarshal \(bad) into Go value of type \(goType)")
@@ -304,7 +359,7 @@ struct GoDecoder {
                 setError("json: cannot unmarshal \(bad) into Go struct field \(ctx.structName).\(field) of type \(goType)")
             }
             findings.append(ConformanceFinding(
-                kind: .typeMismatch, path: ctx.path.isEmpty ? "(body)" : ctx.path, schema: ctx.schemaName,
+                kind: .typeMismatch, path: path.isEmpty ? "(body)" : path, schema: ctx.schemaName,
                 detail: "expected \(kind == "boolean" ? "boolean" : kind) (\(goType)), got \(value.typeName)"))
             return nil
         }
@@ -317,9 +372,9 @@ struct GoDecoder {
             if let ap = schema["additionalProperties"] {
                 var out: [String: JSON] = [:]
                 for (k, v) in members {
-                    var c = ctx
-                    c.path = ctx.path + "[\(JSON.quote(k))]"
-                    if let d = walk(v, schema: ap, namedType: nil, ctx: c) { out[k] = d }
+                    pathStack.append(.mapKey(k))
+                    if let d = walk(v, schema: ap, namedType: nil, ctx: ctx) { out[k] = d }
+                    pathStack.removeLast()
                 }
                 return .object(out)
             }
@@ -328,14 +383,15 @@ struct GoDecoder {
             guard case .array(let items) = value else { return value }
             let itemSchema = schema["items"] ?? [:]
             var out: [JSON] = []
+            out.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
-                var c = ctx
-                c.path = ctx.path + "[\(i)]"
                 if case .null = item {
                     out.append(.null)
                     continue
                 }
-                if let d = walk(item, schema: itemSchema, namedType: nil, ctx: c) { out.append(d) }
+                pathStack.append(.index(i))
+                if let d = walk(item, schema: itemSchema, namedType: nil, ctx: ctx) { out.append(d) }
+                pathStack.removeLast()
             }
             return .array(out)
         case "string":
@@ -343,17 +399,17 @@ struct GoDecoder {
             if schema["format"]?.stringValue == "date-time", RFC3339.parse(s) == nil {
                 setError("parsing time \(JSON.quote(JSON.quote(s))) as \"\\\"2006-01-02T15:04:05Z07:00\\\"\": cannot parse \(JSON.quote(s + "\"")) as \"2006\"")
                 findings.append(ConformanceFinding(
-                    kind: .invalidValue, path: ctx.path, schema: ctx.schemaName,
+                    kind: .invalidValue, path: currentPath, schema: ctx.schemaName,
                     detail: "not an RFC 3339 date-time: \(s)"))
                 return nil
             }
             if let allowed = OpenAPISubset.enumValues(schema), !allowed.contains(s) {
                 let enumName = typeName ?? "string"
                 findings.append(ConformanceFinding(
-                    kind: .enumViolation, path: ctx.path, schema: ctx.schemaName,
+                    kind: .enumViolation, path: currentPath, schema: ctx.schemaName,
                     detail: "\(JSON.quote(s)) is not one of \(enumName): \(allowed.filter { !$0.isEmpty }.joined(separator: ", "))"))
                 if rejectedEnums.contains(enumName) {
-                    validationErrors.append("invalid \(ctx.fieldStack.last ?? "value") \(JSON.quote(s)): must be one of \(allowed.filter { !$0.isEmpty }.joined(separator: ", "))")
+                    validationErrors.append("invalid \(fieldStack.last ?? "value") \(JSON.quote(s)): must be one of \(allowed.filter { !$0.isEmpty }.joined(separator: ", "))")
                 }
             }
             return value
@@ -364,11 +420,14 @@ struct GoDecoder {
 
     private mutating func walkStruct(_ members: [String: JSON], properties: [String: JSON], typeName: String?, ctx: Context) -> JSON {
         var out: [String: JSON] = [:]
+        out.reserveCapacity(members.count)
         let schemaName = typeName ?? ctx.schemaName
+        var fieldCtx = ctx
+        fieldCtx.schemaName = schemaName
+        fieldCtx.structName = shortName(schemaName)
         // Exact matches first, then case-insensitive ones (Go prefers the exact field).
         for key in members.keys.sorted() {
             guard let v = members[key] else { continue }
-            let fieldPath = join(ctx.path, key)
             var canonical: String?
             if properties[key] != nil {
                 canonical = key
@@ -377,52 +436,132 @@ struct GoDecoder {
                 canonical = properties.keys.sorted().first { $0.lowercased() == folded }
                 if let c = canonical {
                     findings.append(ConformanceFinding(
-                        kind: .fieldCase, path: fieldPath, schema: schemaName,
+                        kind: .fieldCase, path: join(currentPath, key), schema: schemaName,
                         detail: "matched case-insensitively to \(JSON.quote(c)); send the exact name"))
                 }
             }
             guard let name = canonical, let propSchema = properties[name] else {
                 findings.append(ConformanceFinding(
-                    kind: .unknownField, path: fieldPath, schema: schemaName,
+                    kind: .unknownField, path: join(currentPath, key), schema: schemaName,
                     detail: "not a field of \(schemaName); the console ignores it"))
                 continue
             }
             // An exact key wins over a case-folded one for the same field.
             if canonical != key, members[name] != nil { continue }
-            var c = ctx
-            c.fieldStack.append(name)
-            c.path = fieldPath
-            c.schemaName = schemaName
-            c.structName = shortName(schemaName)
-            if let d = walk(v, schema: propSchema, namedType: nil, ctx: c) {
+            pathStack.append(.field(sent: key, canonical: name))
+            if let d = walk(v, schema: propSchema, namedType: nil, ctx: fieldCtx) {
                 out[name] = d
             }
+            pathStack.removeLast()
         }
         return .object(out)
     }
 }
 
-/// RFC 3339 timestamps, as the console writes and Go's `time.Time` reads them.
+/// RFC 3339 timestamps, as the console writes and Go's `time.Time` reads them. Parsed and
+/// written by hand: Foundation's ISO8601DateFormatter (ICU) was a tenth of the simulator's time.
 enum RFC3339 {
-    // Formatters are costly to make: one of each, shared under a lock (requests run concurrently).
-    private static let lock = NSLock()
-    private static let fractional: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
-    private static let whole: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f
-    }()
-
+    /// `2006-01-02T15:04:05Z`, `2006-01-02T15:04:05.999999999+07:00`; nil for anything else
+    /// (Go's `time.RFC3339` layout: upper-case `T` and `Z`, any number of fraction digits).
     static func parse(_ s: String) -> Date? {
-        lock.withLock { fractional.date(from: s) ?? whole.date(from: s) }
+        let b = Array(s.utf8)
+        var i = 0
+        func digits(_ n: Int) -> Int? {
+            guard i + n <= b.count else { return nil }
+            var v = 0
+            for k in 0..<n {
+                let c = b[i + k]
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                v = v * 10 + Int(c - 0x30)
+            }
+            i += n
+            return v
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let year = digits(4), expect(0x2D), let month = digits(2), expect(0x2D), let day = digits(2),
+              i < b.count, b[i] == 0x54 else { return nil }
+        i += 1
+        guard let hour = digits(2), expect(0x3A), let minute = digits(2), expect(0x3A), let second = digits(2)
+        else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+              hour < 24, minute < 60, second < 60 else { return nil }
+        var fraction = 0.0
+        if i < b.count, b[i] == 0x2E {
+            i += 1
+            var scale = 0.1
+            var count = 0
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                fraction += Double(b[i] - 0x30) * scale
+                scale /= 10
+                count += 1
+                i += 1
+            }
+            guard count > 0 else { return nil }
+        }
+        var offset = 0
+        guard i < b.count else { return nil }
+        if b[i] == 0x5A {
+            i += 1
+        } else if b[i] == 0x2B || b[i] == 0x2D {
+            let sign = b[i] == 0x2D ? -1 : 1
+            i += 1
+            guard let oh = digits(2), expect(0x3A), let om = digits(2), oh < 24, om < 60 else { return nil }
+            offset = sign * (oh * 3600 + om * 60)
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = Double(days * 86400 + hour * 3600 + minute * 60 + second - offset) + fraction
+        return Date(timeIntervalSince1970: seconds)
     }
 
+    /// `2006-01-02T15:04:05Z` (UTC, whole seconds).
     static func format(_ d: Date) -> String {
-        lock.withLock { whole.string(from: d) }
+        let total = Int(d.timeIntervalSince1970.rounded(.down))
+        var days = total / 86400
+        var rest = total % 86400
+        if rest < 0 { rest += 86400; days -= 1 }
+        let (y, m, dd) = civilFromDays(days)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : String(v) }
+        var year = String(y)
+        while year.count < 4 { year = "0" + year }
+        return "\(year)-\(two(m))-\(two(dd))T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))Z"
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    private static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 }
 

@@ -5,8 +5,13 @@ extension JSON {
     /// NaN and infinities encode as `null`. Non-ASCII characters are kept as UTF-8.
     /// `pretty`: two-space indentation, one member or element per line, `"key": value`.
     public func encoded(pretty: Bool = false) -> String {
-        var out = ""
-        out.reserveCapacity(64)
+        String(decoding: encodedBytes(pretty: pretty), as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes of `encoded(pretty:)`, without making a `String` (what HTTP bodies need).
+    public func encodedBytes(pretty: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         encode(into: &out, pretty: pretty, indent: 0)
         return out
     }
@@ -22,85 +27,113 @@ extension JSON {
 
     /// `s` as a JSON string literal, quotes included.
     public static func quote(_ s: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
         appendQuoted(s, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func appendQuoted(_ s: String, to out: inout String) {
-        out.append("\"")
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out.append("\\\"")
-            case "\\": out.append("\\\\")
-            case "\n": out.append("\\n")
-            case "\r": out.append("\\r")
-            case "\t": out.append("\\t")
-            case "\u{08}": out.append("\\b")
-            case "\u{0C}": out.append("\\f")
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out.append("\\u")
-                    out.append(hex4(scalar.value))
-                } else {
-                    out.unicodeScalars.append(scalar)
+    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    /// Escapes byte by byte: every byte that needs escaping is ASCII, and the bytes of
+    /// non-ASCII characters (always >= 0x80 in UTF-8) are copied as they are.
+    private static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        var s = s
+        s.withUTF8 { bytes in
+            var runStart = 0
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                let b = bytes[i]
+                if b >= 0x20 && b != 0x22 && b != 0x5C && b != 0x7F {
+                    i += 1
+                    continue
                 }
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                switch b {
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x0A: out.append(0x5C); out.append(0x6E)
+                case 0x0D: out.append(0x5C); out.append(0x72)
+                case 0x09: out.append(0x5C); out.append(0x74)
+                case 0x08: out.append(0x5C); out.append(0x62)
+                case 0x0C: out.append(0x5C); out.append(0x66)
+                default:
+                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
+                    out.append(hexDigits[Int(b >> 4)])
+                    out.append(hexDigits[Int(b & 0x0F)])
+                }
+                i += 1
+                runStart = i
             }
+            if runStart < n { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<n])) }
         }
-        out.append("\"")
+        out.append(0x22)
     }
 
-    private func encode(into out: inout String, pretty: Bool, indent: Int) {
+    private func encode(into out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
         case .null:
-            out.append("null")
+            out.append(contentsOf: "null".utf8)
         case .bool(let b):
-            out.append(b ? "true" : "false")
+            out.append(contentsOf: (b ? "true" : "false").utf8)
         case .int(let i):
-            out.append(String(i))
+            out.append(contentsOf: String(i).utf8)
         case .double(let d):
-            out.append(JSON.encodeDouble(d) ?? "null")
+            out.append(contentsOf: (JSON.encodeDouble(d) ?? "null").utf8)
         case .string(let s):
             JSON.appendQuoted(s, to: &out)
         case .array(let elements):
             if elements.isEmpty {
-                out.append("[]")
+                out.append(0x5B); out.append(0x5D)
                 return
             }
-            out.append("[")
-            for (n, element) in elements.enumerated() {
-                if n > 0 { out.append(",") }
+            out.append(0x5B)
+            var first = true
+            for element in elements {
+                if !first { out.append(0x2C) }
+                first = false
                 if pretty { JSON.newline(&out, indent + 1) }
                 element.encode(into: &out, pretty: pretty, indent: indent + 1)
             }
             if pretty { JSON.newline(&out, indent) }
-            out.append("]")
+            out.append(0x5D)
         case .object(let members):
             if members.isEmpty {
-                out.append("{}")
+                out.append(0x7B); out.append(0x7D)
                 return
             }
-            out.append("{")
-            for (n, key) in JSON.sortedKeys(members).enumerated() {
-                if n > 0 { out.append(",") }
+            out.append(0x7B)
+            var first = true
+            for (key, value) in JSON.sortedMembers(members) {
+                if !first { out.append(0x2C) }
+                first = false
                 if pretty { JSON.newline(&out, indent + 1) }
                 JSON.appendQuoted(key, to: &out)
-                out.append(pretty ? ": " : ":")
-                members[key]!.encode(into: &out, pretty: pretty, indent: indent + 1)
+                out.append(0x3A)
+                if pretty { out.append(0x20) }
+                value.encode(into: &out, pretty: pretty, indent: indent + 1)
             }
             if pretty { JSON.newline(&out, indent) }
-            out.append("}")
+            out.append(0x7D)
         }
     }
 
-    private static func newline(_ out: inout String, _ indent: Int) {
-        out.append("\n")
-        out.append(String(repeating: "  ", count: indent))
+    private static func newline(_ out: inout [UInt8], _ indent: Int) {
+        out.append(0x0A)
+        for _ in 0..<(2 * indent) { out.append(0x20) }
     }
 
     /// Object keys in the order encoding uses: by Unicode scalar values (not by Swift's
     /// `String` comparison, which normalises), so the order never depends on the platform.
+    /// (UTF-8 byte order is the same as scalar order.)
     public static func sortedKeys(_ object: [String: JSON]) -> [String] {
-        object.keys.sorted { a, b in a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) }
+        object.keys.sorted { a, b in a.utf8.lexicographicallyPrecedes(b.utf8) }
+    }
+
+    /// The members in `sortedKeys` order, with their values (one dictionary walk, no lookups).
+    public static func sortedMembers(_ object: [String: JSON]) -> [(key: String, value: JSON)] {
+        object.sorted { a, b in a.key.utf8.lexicographicallyPrecedes(b.key.utf8) }
     }
 }

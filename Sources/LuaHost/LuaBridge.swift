@@ -17,12 +17,12 @@ struct LuaBridge {
     let refs: LuaVM.Refs
     let maxDepth: Int
 
-    private enum PathComponent {
+    fileprivate enum PathComponent {
         case key(String)
         case index(Int64)
     }
 
-    private func render(_ path: [PathComponent], root: String) -> String {
+    private func render(_ path: some Sequence<PathComponent>, root: String) -> String {
         var out = root
         for component in path {
             switch component {
@@ -62,14 +62,13 @@ struct LuaBridge {
 
     /// The JSON value of the Lua value at `index`. `nil` (and no value) become `.null`.
     func json(at index: Int32, root: String = "value") throws -> JSON {
-        var path: [PathComponent] = []
-        var visiting = Set<UnsafeRawPointer>()
+        var visiting: [UnsafeRawPointer] = []
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         do {
-            return try convert(lua_absindex(L, index), depth: 0, path: &path, visiting: &visiting)
+            return try convert(lua_absindex(L, index), depth: 0, visiting: &visiting)
         } catch let error as PathlessError {
-            throw LuaConversionError(message: error.message, path: render(path, root: root))
+            throw LuaConversionError(message: error.message, path: render(error.innermostFirst.reversed(), root: root))
         }
     }
 
@@ -79,10 +78,18 @@ struct LuaBridge {
         guard let pointer = lua_tolstring(L, index, &length) else {
             throw PathlessError(message: "expected a string, got \(typeName(at: index))")
         }
-        let buffer = UnsafeRawBufferPointer(start: pointer, count: length)
-        let invalid = transcode(buffer.makeIterator(), from: UTF8.self, to: UTF32.self, stoppingOnError: true) { _ in }
-        if invalid { throw PathlessError(message: "string is not valid UTF-8") }
-        return String(decoding: buffer, as: UTF8.self)
+        let buffer = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+        // Most strings are ASCII: check that with a plain loop and skip the generic validator.
+        var ascii = true
+        for byte in buffer where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: buffer, as: UTF8.self) }
+        guard let s = String(validating: buffer, as: UTF8.self) else {
+            throw PathlessError(message: "string is not valid UTF-8")
+        }
+        return s
     }
 
     /// The raw bytes of the string at `index` (which must be a string).
@@ -93,11 +100,27 @@ struct LuaBridge {
         return UnsafeRawBufferPointer(start: pointer, count: length)
     }
 
+    /// A conversion error; the path to the bad value is collected while the error unwinds
+    /// (innermost component first), so converting a good value keeps no path at all.
     struct PathlessError: Error {
         let message: String
+        fileprivate var innermostFirst: [PathComponent] = []
+
+        init(message: String) { self.message = message }
     }
 
-    private func convert(_ index: Int32, depth: Int, path: inout [PathComponent], visiting: inout Set<UnsafeRawPointer>) throws -> JSON {
+    /// Runs `body` for the member `component`, adding it to the path of an error it throws.
+    @inline(__always)
+    private func at<T>(_ component: @autoclosure () -> PathComponent, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as PathlessError {
+            error.innermostFirst.append(component())
+            throw error
+        }
+    }
+
+    private func convert(_ index: Int32, depth: Int, visiting: inout [UnsafeRawPointer]) throws -> JSON {
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE:
             return .null
@@ -111,7 +134,7 @@ struct LuaBridge {
         case LUA_TUSERDATA where isNull(at: index):
             return .null
         case LUA_TTABLE:
-            return try convertTable(index, depth: depth, path: &path, visiting: &visiting)
+            return try convertTable(index, depth: depth, visiting: &visiting)
         default:
             throw PathlessError(message: "cannot convert a \(typeName(at: index)) value to JSON")
         }
@@ -132,7 +155,7 @@ struct LuaBridge {
         return isObject ? .object : .none
     }
 
-    private func convertTable(_ index: Int32, depth: Int, path: inout [PathComponent], visiting: inout Set<UnsafeRawPointer>) throws -> JSON {
+    private func convertTable(_ index: Int32, depth: Int, visiting: inout [UnsafeRawPointer]) throws -> JSON {
         guard depth < maxDepth else {
             throw PathlessError(message: "value nested deeper than \(maxDepth) levels")
         }
@@ -146,17 +169,19 @@ struct LuaBridge {
         if lua_type(L, -1) == LUA_TTABLE {
             let backing = lua_absindex(L, -1)
             defer { lua_settop(L, backing - 2) }
-            return try convertTable(backing, depth: depth, path: &path, visiting: &visiting)
+            return try convertTable(backing, depth: depth, visiting: &visiting)
         }
         clua_pop(L, 2)
 
         guard let pointer = lua_topointer(L, index) else {
             throw PathlessError(message: "cannot convert this table")
         }
-        guard visiting.insert(pointer).inserted else {
+        // The tables being converted, outermost first (a short list: one per level).
+        guard !visiting.contains(pointer) else {
             throw PathlessError(message: "cyclic table: a table contains itself")
         }
-        defer { visiting.remove(pointer) }
+        visiting.append(pointer)
+        defer { visiting.removeLast() }
 
         let mark = marker(of: index)
         var integerEntries: [(Int64, JSON)] = []
@@ -166,15 +191,11 @@ struct LuaBridge {
             let keyType = lua_type(L, -2)
             if keyType == LUA_TSTRING {
                 let key = try string(at: -2)
-                path.append(.key(key))
-                let value = try convert(lua_absindex(L, -1), depth: depth + 1, path: &path, visiting: &visiting)
-                path.removeLast()
+                let value = try at(.key(key)) { try convert(lua_absindex(L, -1), depth: depth + 1, visiting: &visiting) }
                 stringEntries.append((key, value))
             } else if keyType == LUA_TNUMBER, lua_isinteger(L, -2) != 0 {
                 let key = lua_tointegerx(L, -2, nil)
-                path.append(.index(key))
-                let value = try convert(lua_absindex(L, -1), depth: depth + 1, path: &path, visiting: &visiting)
-                path.removeLast()
+                let value = try at(.index(key)) { try convert(lua_absindex(L, -1), depth: depth + 1, visiting: &visiting) }
                 integerEntries.append((key, value))
             } else {
                 throw PathlessError(message: "cannot convert a table with a key of type \(describeKey(at: -2)) to JSON (object keys must be strings)")
@@ -192,10 +213,10 @@ struct LuaBridge {
             if let (key, _) = integerEntries.min(by: { $0.0 < $1.0 }) {
                 throw PathlessError(message: "a table marked as a JSON object has a key of type number (\(key)); object keys must be strings")
             }
-            return .object(Dictionary(stringEntries, uniquingKeysWith: { _, last in last }))
+            return .object(object(stringEntries))
         case .none:
             if integerEntries.isEmpty {
-                return .object(Dictionary(stringEntries, uniquingKeysWith: { _, last in last }))
+                return .object(object(stringEntries))
             }
             if !stringEntries.isEmpty {
                 let key = integerEntries.min(by: { $0.0 < $1.0 })!.0
@@ -203,6 +224,14 @@ struct LuaBridge {
             }
             return .array(try sequence(integerEntries, marked: false))
         }
+    }
+
+    /// The members as a dictionary (Lua table keys are unique).
+    private func object(_ entries: [(String, JSON)]) -> [String: JSON] {
+        var out: [String: JSON] = [:]
+        out.reserveCapacity(entries.count)
+        for (key, value) in entries { out[key] = value }
+        return out
     }
 
     private func describeKey(at index: Int32) -> String {
@@ -241,7 +270,6 @@ struct LuaBridge {
     /// Pushes `value`. Arrays and objects become tables with the array/object marker;
     /// `null` becomes `json.null`, except at the top level when `topLevelNullIsNil`.
     func push(_ value: JSON, topLevelNullIsNil: Bool = true) throws {
-        var path: [PathComponent] = []
         let top = lua_gettop(L)
         do {
             if topLevelNullIsNil, case .null = value {
@@ -249,14 +277,14 @@ struct LuaBridge {
                 lua_pushnil(L)
                 return
             }
-            try push(value, depth: 0, path: &path)
+            try push(value, depth: 0)
         } catch let error as PathlessError {
             lua_settop(L, top)
-            throw LuaConversionError(message: error.message, path: render(path, root: "value"))
+            throw LuaConversionError(message: error.message, path: render(error.innermostFirst.reversed(), root: "value"))
         }
     }
 
-    private func push(_ value: JSON, depth: Int, path: inout [PathComponent]) throws {
+    private func push(_ value: JSON, depth: Int) throws {
         guard lua_checkstack(L, 4) != 0 else { throw PathlessError(message: "value nested too deeply (Lua stack exhausted)") }
         switch value {
         case .null:
@@ -273,9 +301,7 @@ struct LuaBridge {
             guard depth < maxDepth else { throw PathlessError(message: "value nested deeper than \(maxDepth) levels") }
             lua_createtable(L, Int32(clamping: elements.count), 0)
             for (i, element) in elements.enumerated() {
-                path.append(.index(Int64(i + 1)))
-                try push(element, depth: depth + 1, path: &path)
-                path.removeLast()
+                try at(.index(Int64(i + 1))) { try push(element, depth: depth + 1) }
                 lua_rawseti(L, -2, lua_Integer(i + 1))
             }
             registry(refs.arrayMT)
@@ -285,9 +311,7 @@ struct LuaBridge {
             lua_createtable(L, 0, Int32(clamping: members.count))
             for (key, member) in members {
                 pushString(key)
-                path.append(.key(key))
-                try push(member, depth: depth + 1, path: &path)
-                path.removeLast()
+                try at(.key(key)) { try push(member, depth: depth + 1) }
                 lua_rawset(L, -3)
             }
             registry(refs.objectMT)

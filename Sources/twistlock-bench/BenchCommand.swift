@@ -137,7 +137,12 @@ struct Measure: ParsableCommand {
             results.append(r)
             if !r.succeeded {
                 FileHandle.standardError.write("✘ run \(label) did not complete (exit \(r.exitCode)); the end of its output:\n".data(using: .utf8)!)
-                let tail = (try? String(contentsOf: r.log, encoding: .utf8))?.split(separator: "\n").suffix(25).joined(separator: "\n") ?? ""
+                let lines = ((try? String(contentsOf: r.log, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+                // A crash ends with the backtracer's registers and images: show what led to it
+                // (the last step lines, the fatal error and the crashed thread) instead.
+                let crash = lines.firstIndex { $0.contains("Fatal error") || $0.contains("💣") || $0.contains("crashed:") }
+                let shown = crash.map { lines[max(0, $0 - 15)..<min(lines.count, $0 + 30)] } ?? lines.suffix(25)
+                let tail = shown.joined(separator: "\n")
                 FileHandle.standardError.write((redactor.redact(tail) + "\n").data(using: .utf8)!)
                 break
             }

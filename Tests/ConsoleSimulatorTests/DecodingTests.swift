@@ -45,6 +45,56 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    /// `date-time` fields take what Go's `time.Time` takes (RFC 3339) and refuse the rest.
+    func testDateTimeFieldsAreParsedLikeGo() async throws {
+        try await withSimulator(initialize: true) { sim, client in
+            let policy = try await client.getJSON("policies/vulnerability/images")
+            func put(modified: String) async throws -> Int {
+                var p = policy
+                var rules = try XCTUnwrap(p["rules"]?.arrayValue)
+                rules[0]["modified"] = .string(modified)
+                p["rules"] = .array(rules)
+                return try await client.send("PUT", "policies/vulnerability/images", json: p).status
+            }
+            for good in ["2024-02-29T12:00:00Z", "2024-02-29T12:00:00.123456789+02:00", "1999-12-31T23:59:59-05:30",
+                         "2000-01-01T00:00:00.5Z"] {
+                let status = try await put(modified: good)
+                XCTAssertEqual(status, 200, good)
+            }
+            for bad in ["2023-02-29T12:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00",
+                        "2024-01-01T00:00:00.Z", "2024-01-01T24:00:00Z", "2024-01-01t00:00:00z", "2024-04-31T00:00:00Z",
+                        "2024-01-01T00:00:00+2:00", "yesterday", ""] {
+                let status = try await put(modified: bad)
+                XCTAssertEqual(status, 400, bad)
+                let record = try XCTUnwrap(sim.requests.last)
+                XCTAssertEqual(record.findings.map(\.kind), [.invalidValue], bad)
+                XCTAssertEqual(record.findings.first?.path, "rules[0].modified", bad)
+            }
+        }
+    }
+
+    /// The simulator writes its own dates as RFC 3339 UTC seconds, which read back as the same instant.
+    func testLicenseDatesAreRFC3339() async throws {
+        try await withSimulator(initialize: true) { _, client in
+            // Before and after 1970 and across a leap day (the hand-written calendar arithmetic).
+            for past: Double in [-86400 * 365 * 40, 951_782_400 - 1, 951_782_400, 4_107_542_400] {
+                let d = Date(timeIntervalSince1970: past)
+                let parsed = try SimulatorLicense.parse(SimulatorLicense.makeKey(expires: d))
+                XCTAssertEqual(parsed.expirationDate.timeIntervalSince1970, past.rounded(.down), "\(past)")
+            }
+            let now = Date()
+            let key = SimulatorLicense.makeKey(customer: "dates", expires: now.addingTimeInterval(86400 * 400))
+            let r = try await client.send("POST", "settings/license", json: ["key": .string(key)])
+            XCTAssertEqual(r.status, 200, r.text)
+            let license = try await client.getJSON("settings/license")
+            let text = try XCTUnwrap(license["expiration_date"]?.stringValue)
+            XCTAssertNotNil(text.range(of: #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"#, options: .regularExpression), text)
+            let f = ISO8601DateFormatter()
+            let parsed = try XCTUnwrap(f.date(from: text), text)
+            XCTAssertEqual(parsed.timeIntervalSince1970, now.addingTimeInterval(86400 * 400).timeIntervalSince1970, accuracy: 1.0)
+        }
+    }
+
     func testTypeMismatchIsA400WithGoMessageAndChangesNothing() async throws {
         try await withSimulator(initialize: true) { sim, client in
             var r = try await client.send("POST", "settings/saml", json: ["enabled": "true"])

@@ -135,6 +135,11 @@ final class JSONEncodeTests: XCTestCase {
     func testCompactSortedKeys() {
         let value: JSON = ["b": 1, "a": [true, .null, 2.5], "c": ["z": "x", "y": [:]]]
         XCTAssertEqual(value.encoded(), #"{"a":[true,null,2.5],"b":1,"c":{"y":{},"z":"x"}}"#)
+        // Keys sort by Unicode scalar (= UTF-8 byte) order: upper case before lower, ASCII
+        // before accented letters, and an astral character after the BMP ones.
+        let keys: JSON = ["é": 1, "z": 2, "Z": 3, "a": 4, "😀": 5, "中": 6, "": 7]
+        XCTAssertEqual(keys.encoded(), #"{"":7,"Z":3,"a":4,"z":2,"é":1,"中":6,"😀":5}"#)
+        XCTAssertEqual(Array(keys.encodedBytes()), Array(keys.encoded().utf8))
     }
 
     func testPretty() {
