@@ -1,5 +1,12 @@
 import Foundation
 import JSONModel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The secrets directory, laid out as Kubernetes mounts a Secret: one file per key, the file
 /// name being the key. Kubernetes' own entries (`..data`, `..2024_…` and other dotfiles) are
@@ -10,7 +17,8 @@ public enum SecretsDirectory {
 
     /// Reads the secret `name` from `dir`: the file's text with trailing newlines (`\n`,
     /// `\r\n`) removed. Names that are empty, contain `/` or `..`, start with `.` or hold a
-    /// NUL are refused; a missing secret is an error naming it. Errors never hold the value.
+    /// NUL are refused; a missing secret is an error naming it; a link is followed only when it
+    /// resolves inside the directory (`resolveInside`). Errors never hold the value.
     public static func readSecret(named name: String, in dir: URL) throws -> String {
         try checkName(name)
         let url = dir.appendingPathComponent(name, isDirectory: false)
@@ -25,9 +33,10 @@ public enum SecretsDirectory {
         if isDir.boolValue {
             throw ValuesError.secret(name: name, reason: "\(url.path) is a directory, not a file")
         }
+        let real = try resolveInside(name: name, url: url, dir: dir)
         let data: Data
         do {
-            let handle = try FileHandle(forReadingFrom: url)
+            let handle = try FileHandle(forReadingFrom: real)
             defer { try? handle.close() }
             data = try handle.read(upToCount: maxBytes + 1) ?? Data()
         } catch {
@@ -40,6 +49,36 @@ public enum SecretsDirectory {
             throw ValuesError.secret(name: name, reason: "is not UTF-8 text")
         }
         return trimTrailingNewlines(text)
+    }
+
+    /// The real path of the secret file `url`, which must lie inside the real path of `dir`.
+    /// Kubernetes mounts a Secret as links (`key -> ..data/key`, `..data -> ..2024_…/`), so
+    /// links are followed, but one that leads out of the directory (to `/etc/passwd`, another
+    /// mount, a parent directory) is refused: a secret is only ever read from the directory
+    /// itself. The file is then read through the resolved path, not the link.
+    static func resolveInside(name: String, url: URL, dir: URL) throws -> URL {
+        guard let realDir = realPath(dir.path) else {
+            throw ValuesError.secret(name: name, reason: "the secrets directory \(dir.path) cannot be resolved")
+        }
+        guard let realFile = realPath(url.path) else {
+            throw ValuesError.secret(name: name, reason: "\(url.path) cannot be resolved (a broken link?)")
+        }
+        let prefix = realDir.hasSuffix("/") ? realDir : realDir + "/"
+        // Compared byte for byte: String's hasPrefix treats canonically equivalent names
+        // (`é` and `e` + U+0301) as equal, which are two different directories on disk.
+        guard realFile.utf8.count > prefix.utf8.count, realFile.utf8.starts(with: prefix.utf8) else {
+            // The target is not named: it is outside, and none of the secret's business.
+            throw ValuesError.secret(name: name, reason: "\(url.path) is a link that points outside the secrets "
+                + "directory \(dir.path); refused (only links within the directory, as Kubernetes makes them, are followed)")
+        }
+        return URL(fileURLWithPath: realFile, isDirectory: false)
+    }
+
+    /// `realpath(3)`: every link and `.`/`..` resolved; nil when it fails (a dangling link).
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     static func checkName(_ name: String) throws {

@@ -22,6 +22,30 @@ struct ValuesValidator {
         checkRules(root)
     }
 
+    // MARK: quoting
+
+    /// The most characters of a refused value a message quotes.
+    static let maxQuotedCharacters = 80
+
+    /// A refused value as a message quotes it: whole when short, else its first
+    /// `maxQuotedCharacters` characters and its length, `"aaaa…" (65536 characters)`. Never
+    /// used for a secret (those are not quoted at all).
+    static func quoteRefused(_ s: String) -> String {
+        let scalars = s.unicodeScalars
+        // Counted in scalars too: a single "character" can carry any number of combining marks.
+        if scalars.count <= maxQuotedCharacters { return JSON.quote(s) }
+        var head = String(s.prefix(maxQuotedCharacters))
+        if head.unicodeScalars.count > maxQuotedCharacters {
+            head = String(String.UnicodeScalarView(head.unicodeScalars.prefix(maxQuotedCharacters)))
+        }
+        return JSON.quote(head + "…") + " (\(s.count) characters)"
+    }
+
+    /// Whether a string is empty or only whitespace (a required string's "missing").
+    static func isBlank(_ s: String) -> Bool {
+        s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+
     // MARK: kinds
 
     /// How a value is described in a message; secret and long strings are not quoted.
@@ -44,7 +68,7 @@ struct ValuesValidator {
         case .double(let d): return "the number \(JSON.double(d).encoded())"
         case .string(let s):
             if secret { return "a string" }
-            if s.count > 60 || s.contains("\n") { return "a string" }
+            if s.unicodeScalars.count > 60 || s.contains("\n") { return "a string" }
             return "the string \(JSON.quote(s))"
         case .array(let a): return a.isEmpty ? "an empty list" : "a list"
         case .object: return "a map"
@@ -67,10 +91,10 @@ struct ValuesValidator {
             guard case .string(let s) = value else { return mismatch(value, type, path, secret) }
             if !allowed.contains(s) {
                 if closed {
-                    problem(path, "\(JSON.quote(s)) is not one of \(allowed.joined(separator: ", "))")
-                } else if !s.isEmpty {
+                    problem(path, "\(Self.quoteRefused(s)) is not one of \(allowed.joined(separator: ", "))")
+                } else if !Self.isBlank(s) {   // blank: "required" where it is (list items' roles)
                     checkLength(s, ValuesSchema.maxStringBytes, path)
-                    warning(path, "\(JSON.quote(s)) is not a built-in role (\(allowed.joined(separator: ", "))); "
+                    warning(path, "\(Self.quoteRefused(s)) is not a built-in role (\(allowed.joined(separator: ", "))); "
                         + "the console must have a custom role of that name")
                 }
             }
@@ -83,7 +107,7 @@ struct ValuesValidator {
             guard case .object(let object) = value else { return mismatch(value, type, path, secret) }
             for key in object.keys.sorted() {
                 let childPath = ValuePath.join(path, key)
-                checkLength(key, ValuesSchema.maxStringBytes, childPath)
+                checkKeyLength(key, path)
                 if let valueType {
                     check(object[key]!, valueType, path: childPath, secret: secret)
                 } else {
@@ -124,6 +148,18 @@ struct ValuesValidator {
         }
     }
 
+    /// A map key over the string limit, named by its first characters (not all 64 KiB of it).
+    mutating func checkKeyLength(_ key: String, _ mapPath: String) {
+        let bytes = key.utf8.count
+        guard bytes > ValuesSchema.maxStringBytes else { return }
+        var head = String(key.prefix(Self.maxQuotedCharacters))
+        if head.unicodeScalars.count > Self.maxQuotedCharacters {
+            head = String(String.UnicodeScalarView(head.unicodeScalars.prefix(Self.maxQuotedCharacters)))
+        }
+        problem(ValuePath.join(mapPath, head + "…"),
+                "the key is too long (\(bytes) bytes; at most \(ValuesSchema.maxStringBytes / 1024) KiB)")
+    }
+
     /// Free-form content (resources, tolerations): only string lengths are checked.
     mutating func checkStrings(_ value: JSON, _ path: String) {
         switch value {
@@ -133,7 +169,7 @@ struct ValuesValidator {
         case .object(let object):
             for key in object.keys.sorted() {
                 let childPath = ValuePath.join(path, key)
-                checkLength(key, ValuesSchema.maxStringBytes, childPath)
+                checkKeyLength(key, path)
                 checkStrings(object[key]!, childPath)
             }
         default: break
@@ -192,7 +228,7 @@ struct ValuesValidator {
         }
         if Self.isOn(root, "defender.enabled") {
             if let namespace = Self.string(root, "defender.namespace"), !namespace.isEmpty, !Self.isDNSLabel(namespace) {
-                problem("defender.namespace", "\(JSON.quote(namespace)) is not a Kubernetes namespace name "
+                problem("defender.namespace", "\(Self.quoteRefused(namespace)) is not a Kubernetes namespace name "
                     + "(lower-case letters, digits and \"-\", at most 63, starting and ending with a letter or digit)")
             } else {
                 require(root, "defender.namespace", "when defender.enabled is true")
@@ -219,9 +255,9 @@ struct ValuesValidator {
             guard case .object(let user) = item else { continue }   // reported by the kind check
             let username = user["username"]?.stringValue ?? ""
             switch user["username"] {
-            case .string(let name)? where !name.isEmpty:
+            case .string(let name)? where !Self.isBlank(name):
                 if let first = seen[name] {
-                    problem("\(base).username", "\(JSON.quote(name)) is listed twice (also console.additionalUsers[\(first)])")
+                    problem("\(base).username", "\(Self.quoteRefused(name)) is listed twice (also console.additionalUsers[\(first)])")
                 } else {
                     seen[name] = index
                 }
@@ -237,22 +273,25 @@ struct ValuesValidator {
                 break   // wrong kind, reported already
             }
             let role = user["role"]
-            if role == nil || role == .null || role?.stringValue == "" {
+            if role == nil || role == .null || role?.stringValue.map(Self.isBlank) == true {
                 problem("\(base).role", "required (one of \(ValuesSchema.roles.joined(separator: ", ")), or a custom role)")
             }
             let authType = user["authType"]?.stringValue ?? ValuesSchema.userAuthTypeDefault
             let password = user["password"]
             let hasPassword: Bool
             switch password {
-            case .string(let s)?: hasPassword = !s.isEmpty
+            case .string(let s)?: hasPassword = !Self.isBlank(s)
             case nil, .null?: hasPassword = false
             default: hasPassword = true   // wrong kind, reported already
             }
-            let secretFile = "console.additionalUsers.\(username.isEmpty ? "<username>" : username).password"
+            let secretFile = "console.additionalUsers.\(username).password"
+            // Named in full only when it can be a file name (a blank or very long user name can't).
+            let fileShown = Self.isBlank(username) || username.utf8.count > 200
+                ? "console.additionalUsers.<username>.password" : secretFile
             if authType == "basic" {
                 if !hasPassword {
                     problem("\(base).password", "required for a basic user; set it in the values or in the file "
-                        + "\(secretFile) of the secrets directory")
+                        + "\(fileShown) of the secrets directory")
                 }
             } else if ValuesSchema.userAuthTypes.contains(authType), hasPassword {
                 let origin = fromSecretFiles.contains(secretFile) ? " (it comes from the secrets file \(secretFile))" : ""
@@ -268,9 +307,9 @@ struct ValuesValidator {
             let base = "console.groups[\(index)]"
             guard case .object(let group) = item else { continue }
             switch group["group"] {
-            case .string(let name)? where !name.isEmpty:
+            case .string(let name)? where !Self.isBlank(name):
                 if let first = seen[name] {
-                    problem("\(base).group", "\(JSON.quote(name)) is listed twice (also console.groups[\(first)])")
+                    problem("\(base).group", "\(Self.quoteRefused(name)) is listed twice (also console.groups[\(first)])")
                 } else {
                     seen[name] = index
                 }
@@ -280,7 +319,7 @@ struct ValuesValidator {
                 break
             }
             let role = group["role"]
-            if role == nil || role == .null || role?.stringValue == "" {
+            if role == nil || role == .null || role?.stringValue.map(Self.isBlank) == true {
                 problem("\(base).role", "required (one of \(ValuesSchema.roles.joined(separator: ", ")), or a custom role)")
             }
         }

@@ -19,6 +19,14 @@ public struct ConsoleConnection: Sendable {
     public var maxRetryAfter: Double = 30
     /// No request starts after this point in time (the run's overall deadline).
     public var deadline: Date?
+    /// The largest console answer (body bytes) the client accepts; a larger one fails the
+    /// request with `ConsoleError.responseTooLarge` as soon as its `Content-Length` (or, without
+    /// one, its body so far) shows it, and is never retried (the same answer would come back).
+    /// The console's largest real answers (the compliance catalog, policies) are a few MiB; the
+    /// bound keeps a misbehaving console or proxy from filling the job's memory.
+    public var maxResponseBytes: Int = ConsoleConnection.defaultMaxResponseBytes
+    /// 32 MiB.
+    public static let defaultMaxResponseBytes = 32 << 20
 
     public init(baseURL: String, caFile: String? = nil) {
         var url = baseURL
@@ -71,6 +79,8 @@ public enum ConsoleError: Error, CustomStringConvertible {
     case deadlineExceeded(method: String, path: String)
     case interrupted(method: String, path: String)
     case invalidURL(String)
+    /// The answer's body is larger than `ConsoleConnection.maxResponseBytes` (not retried).
+    case responseTooLarge(method: String, path: String, limit: Int)
 
     public var description: String {
         switch self {
@@ -82,7 +92,16 @@ public enum ConsoleError: Error, CustomStringConvertible {
         case .deadlineExceeded(let m, let p): return "\(m) \(p): the run's deadline passed"
         case .interrupted(let m, let p): return "\(m) \(p): interrupted"
         case .invalidURL(let u): return "invalid console URL \(u)"
+        case .responseTooLarge(let m, let p, let limit):
+            return "\(m) \(p): the console's answer is larger than \(ConsoleError.size(limit)); refused"
         }
+    }
+
+    /// `32 MiB`, `1 KiB`, `1000 bytes`.
+    static func size(_ bytes: Int) -> String {
+        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+        return bytes == 1 ? "1 byte" : "\(bytes) bytes"
     }
 }
 
@@ -251,6 +270,9 @@ public final class ConsoleClient: @unchecked Sendable {
             let outcome: Result<ConsoleResponse, Error>
             do {
                 outcome = .success(try once(method: method, path: path, body: body, auth: auth))
+            } catch let error as ConsoleError {
+                // Too large an answer (or a bad URL): the same would come back; never retried.
+                throw error
             } catch {
                 outcome = .failure(error)
             }
@@ -306,14 +328,21 @@ public final class ConsoleClient: @unchecked Sendable {
         if auth, let t = lock.withLock({ token }) {
             request.headers.add(name: "Authorization", value: "Bearer \(t)")
         }
-        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request),
+        // The accumulator refuses a body over the cap (ByteBuffer's own limit is 4 GiB).
+        let limit = min(max(connection.maxResponseBytes, 0), Int(UInt32.max))
+        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: limit),
                                 deadline: .now() + .milliseconds(Int64(connection.requestTimeout * 1000)))
         lock.withLock {
             current = task
             requestCount += 1
         }
         defer { lock.withLock { current = nil } }
-        let response = try task.wait()
+        let response: HTTPClient.Response
+        do {
+            response = try task.wait()
+        } catch is ResponseAccumulator.ResponseTooBigError {
+            throw ConsoleError.responseTooLarge(method: method, path: path, limit: limit)
+        }
         var headers: [String: String] = [:]
         for (k, v) in response.headers { headers[k.lowercased()] = v }
         var text = ""

@@ -56,34 +56,58 @@ final class HardeningInputTests: XCTestCase {
     /// step and the endpoint — and never writes anything made from the bad answer: every
     /// setting a person made survives, and a clean run afterwards writes only the license.
     func testWrongShapeAnswersOnEveryReadLoseNothing() async throws {
-        let unnamed = try await badAnswersOnEveryRead(kind: "wrongShape")
-        // Every error names the endpoint, except (open, docs/reliability.md) where a step takes
-        // an array for an object and only the bridge notices, when the body is sent back:
-        // those name the step and the field, not the endpoint. No new ones.
-        XCTAssertTrue(unnamed.isSubset(of: Self.wrongShapeNamedByFieldOnly),
-                      "errors that do not name their endpoint: \(unnamed.subtracting(Self.wrongShapeNamedByFieldOnly).sorted())")
+        let outcome = try await badAnswersOnEveryRead(kind: "wrongShape")
+        // Every wrong shape stops its step at the read, naming the step and the endpoint
+        // (`step "sso": GET /api/v1/settings/saml: expected a JSON object, got an array`),
+        // before any write is built — `admin` too, which must not take an array for "not
+        // initialized". Only the custom rules, read for information, fall back (to their ids).
+        XCTAssertEqual(outcome.unnamed, [], "errors that do not name their endpoint")
+        XCTAssertEqual(outcome.passed, ["wrongShape on GET custom-rules"], "wrong shapes the job went on with")
+        for (what, error) in outcome.errors {
+            let path = String(what.dropFirst("wrongShape on GET ".count))
+            XCTAssertTrue(error.contains("GET /api/v1/\(path): expected a JSON "), "\(what): \(error)")
+            XCTAssertFalse(error.contains("marked as a JSON array"), "\(what): caught by the bridge, not the step: \(error)")
+        }
+        // The exact messages, at the step's own line.
+        for (path, step, message) in [
+            ("settings/saml", "sso", "GET /api/v1/settings/saml: expected a JSON object, got an array"),
+            ("settings/initialized", "admin", "GET /api/v1/settings/initialized: expected a JSON object, got an array"),
+            ("users", "users", "GET /api/v1/users: expected a JSON array, got an object"),
+        ] {
+            let error = outcome.errors["wrongShape on GET \(path)"] ?? "\(step) did not fail"
+            XCTAssertTrue(error.hasPrefix("step \"\(step)\": steps/\(step).lua:"), error)
+            XCTAssertTrue(error.hasSuffix(message), error)
+        }
     }
 
     func testMalformedJSONOnEveryReadFailsNamingTheStepAndEndpointAndLosesNothing() async throws {
-        let unnamed = try await badAnswersOnEveryRead(kind: "malformedJSON")
-        XCTAssertEqual(unnamed, [], "errors that do not name their endpoint")
+        let outcome = try await badAnswersOnEveryRead(kind: "malformedJSON")
+        XCTAssertEqual(outcome.unnamed, [], "errors that do not name their endpoint")
     }
 
     func testHTMLPagesOnEveryReadFailNamingTheStepAndEndpointAndLoseNothing() async throws {
-        let unnamed = try await badAnswersOnEveryRead(kind: "htmlError")
-        XCTAssertEqual(unnamed, [], "errors that do not name their endpoint")
+        let outcome = try await badAnswersOnEveryRead(kind: "htmlError")
+        XCTAssertEqual(outcome.unnamed, [], "errors that do not name their endpoint")
     }
 
-    /// Runs the job once per read (but `version`) with one bad answer of `kind` on it; returns
-    /// the cases whose error does not name the endpoint.
-    func badAnswersOnEveryRead(kind: String, file: StaticString = #filePath, line: UInt = #line) async throws -> Set<String> {
+    /// What `badAnswersOnEveryRead` saw: each failed case's error, the cases whose error does
+    /// not name the endpoint, and the cases the job completed despite the bad answer.
+    struct BadAnswerOutcome {
+        var errors: [String: String] = [:]
+        var unnamed = Set<String>()
+        var passed = Set<String>()
+    }
+
+    /// Runs the job once per read (but `version`) with one bad answer of `kind` on it. In every
+    /// case nothing is written but the license key (which every run sends before its reads).
+    func badAnswersOnEveryRead(kind: String, file: StaticString = #filePath, line: UInt = #line) async throws -> BadAnswerOutcome {
         let h = try await Hardening.start()
         try await Hardening.makePersonSettings(h)
         let first = try await h.run(values: Hardening.values())
         XCTAssertEqual(first.report.exitCode, 0, first.output)
         let configured = Hardening.normalized(try await h.state())
         var failures = 0
-        var unnamed = Set<String>()
+        var outcome = BadAnswerOutcome()
         for path in HardeningFaultTests.reads where path != "version" {
             var fault: [String: JSON] = ["kind": .string(kind), "method": "GET", "path": .string(path), "count": 1]
             if kind == "htmlError" { fault["status"] = 200 }
@@ -100,8 +124,14 @@ final class HardeningInputTests: XCTestCase {
                 XCTAssertEqual(failed.count, 1, "\(what): \(run.output)", file: file, line: line)
                 let error = failed.first?.error ?? ""
                 XCTAssertTrue(error.hasPrefix("step \"\(failed.first?.name ?? "")\""), error, file: file, line: line)
-                if !error.contains(path) { unnamed.insert(what) }
+                outcome.errors[what] = error
+                if !error.contains(path) { outcome.unnamed.insert(what) }
+            } else {
+                outcome.passed.insert(what)
             }
+            // Nothing was sent to be written (not even refused), but the license key.
+            let writes = try await h.writes().map { "\($0["method"]?.stringValue ?? "") \($0["endpoint"]?.stringValue ?? "")" }
+            XCTAssertEqual(writes.filter { $0 != "POST settings/license" }, [], "\(what): writes were sent", file: file, line: line)
             // Whatever happened, nothing the job or a person set was lost or replaced by
             // something made from the bad answer.
             let state = try await h.state()
@@ -118,19 +148,8 @@ final class HardeningInputTests: XCTestCase {
         let writes = try await h.writeEndpoints()
         XCTAssertEqual(writes, ["POST settings/license"], file: file, line: line)
         await h.stop()
-        return unnamed
+        return outcome
     }
-
-    /// Wrong-shape answers whose error names the step and the field but not the endpoint
-    /// (the steps check "is a table", not "is an object"; see docs/reliability.md).
-    static let wrongShapeNamedByFieldOnly: Set<String> = Set([
-        "settings/initialized", "settings/certs", "settings/saml",
-        "policies/vulnerability/images", "policies/vulnerability/host", "policies/vulnerability/vms",
-        "policies/vulnerability/serverless", "policies/compliance/container", "policies/compliance/host",
-        "policies/compliance/vms", "policies/compliance/serverless", "policies/runtime/container",
-        "policies/runtime/host", "policies/runtime/serverless", "trust/data", "policies/firewall/network",
-        "settings/logging", "settings/telemetry", "settings/intelligence", "settings/scan", "settings/logon",
-    ].map { "wrongShape on GET \($0)" })
 
     // MARK: - One of each, with the exact message
 
@@ -169,6 +188,55 @@ final class HardeningInputTests: XCTestCase {
         XCTAssertTrue(error.contains("static/vulnerabilities"), error)
         XCTAssertLessThan(error.count, 2000, "the body is not quoted")
         XCTAssertLessThan(run.output.count, 200_000, "the body is not printed")
+        await h.stop()
+    }
+
+    /// Issue 8, finding 6: an answer over the cap (32 MiB) fails at once, naming the method, the
+    /// endpoint and the limit, and is not asked for again (the same answer would come back).
+    func testAnAnswerOverTheCapIsRefusedNamingTheEndpointAndIsNotRetried() async throws {
+        let h = try await Hardening.start()
+        try await h.setFaults([["kind": "hugeBody", "method": "GET", "path": "static/vulnerabilities", "count": 3,
+                                "bodyBytes": .int(Int64(ConsoleConnection.defaultMaxResponseBytes + 1))]])
+        let run = try await h.run(values: Hardening.values())
+        XCTAssertEqual(run.report.exitCode, 1, run.output)
+        let error = run.step("compliance-policies")?.error ?? ""
+        XCTAssertTrue(error.contains("GET /api/v1/static/vulnerabilities: the console's answer is larger than 32 MiB; refused"), error)
+        XCTAssertLessThan(run.output.count, 200_000, "the body is not printed")
+        XCTAssertFalse(run.output.contains("retry 1/"), "not retried: \(run.output)")
+        let reads = try await h.requests().filter {
+            $0["method"]?.stringValue == "GET" && $0["endpoint"]?.stringValue == "static/vulnerabilities"
+        }
+        XCTAssertEqual(reads.count, 1, "asked for once")
+        await h.stop()
+    }
+
+    /// The cap is `ConsoleConnection.maxResponseBytes`: an answer of exactly that size passes,
+    /// one byte more fails with `ConsoleError.responseTooLarge`, even on a request that is
+    /// otherwise retried.
+    func testTheAnswerCapIsExactAndItsErrorNamesTheRequest() async throws {
+        let h = try await StepHarness.start()
+        var connection = ConsoleConnection(baseURL: h.consoleURL)
+        connection.maxResponseBytes = 4096
+        connection.backoffBase = 0.01
+        let client = try ConsoleClient(connection: connection, redactor: Redactor())
+        defer { client.shutdown() }
+        try await h.setFaults([["kind": "hugeBody", "method": "GET", "path": "_ping", "count": 1, "bodyBytes": 4096]])
+        let atCap = try await Task.detached { try client.request(method: "GET", path: "_ping", body: nil, auth: false) }.value
+        XCTAssertEqual(atCap.status, 200)
+        XCTAssertEqual(atCap.bodyText.utf8.count, 4096)
+        try await h.setFaults([["kind": "hugeBody", "method": "GET", "path": "_ping", "count": 5, "bodyBytes": 4097]])
+        try await h.clearRequests()
+        let before = client.requestCount
+        do {
+            _ = try await Task.detached { try client.request(method: "GET", path: "_ping", body: nil, auth: false) }.value
+            XCTFail("expected the answer to be refused")
+        } catch let error as ConsoleError {
+            guard case .responseTooLarge(let method, let path, let limit) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual([method, path], ["GET", "/api/v1/_ping"])
+            XCTAssertEqual(limit, 4096)
+            XCTAssertEqual(error.description, "GET /api/v1/_ping: the console's answer is larger than 4 KiB; refused")
+        }
+        XCTAssertEqual(client.requestCount - before, 1, "not retried")
         await h.stop()
     }
 

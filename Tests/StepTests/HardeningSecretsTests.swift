@@ -153,6 +153,60 @@ final class HardeningSecretsTests: XCTestCase {
         await h.stop()
     }
 
+    /// Issue 8, finding 5: the secrets directory as the kubelet mounts it (every key a link into
+    /// `..data/`) works end to end; a secret file that is a link leading out of the directory
+    /// is refused — through the values (exit 2, nothing sent) and through a step's `secret()`
+    /// — naming the file, never showing what it points at.
+    func testSecretLinksWorkInsideTheDirectoryAndAreRefusedOutsideIt() async throws {
+        let h = try await StepHarness.start()
+        let fm = FileManager.default
+        // Move the harness's secrets into the kubelet's layout.
+        let stamped = h.secretsDir.appendingPathComponent("..2024_05_01_12_00_00.123456789", isDirectory: true)
+        try fm.createDirectory(at: stamped, withIntermediateDirectories: true)
+        for name in ["console.credentials.password", "console.license"] {
+            try fm.moveItem(at: h.secretsDir.appendingPathComponent(name), to: stamped.appendingPathComponent(name))
+        }
+        try fm.createSymbolicLink(atPath: h.secretsDir.appendingPathComponent("..data").path, withDestinationPath: stamped.lastPathComponent)
+        for name in ["console.credentials.password", "console.license"] {
+            try fm.createSymbolicLink(atPath: h.secretsDir.appendingPathComponent(name).path, withDestinationPath: "..data/\(name)")
+        }
+        // A file outside the directory that a link will point at.
+        let outsideText = "root:x:0:0:OUTSIDE-5e1f:/root:/bin/bash"
+        let outside = h.workDir.appendingPathComponent("passwd")
+        try outsideText.write(to: outside, atomically: true, encoding: .utf8)
+        let reader = try Hardening.customStep(h, name: "reader", after: "license", lua: """
+        log.info("token has %d characters", #secret("token"))
+        """)
+        try "tok-123".write(to: stamped.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        try fm.createSymbolicLink(atPath: h.secretsDir.appendingPathComponent("token").path, withDestinationPath: "..data/token")
+        let ok = try await h.run(extraStepsDirs: [reader])
+        XCTAssertEqual(ok.report.exitCode, 0, ok.output)
+        XCTAssertTrue(ok.output.contains("token has 7 characters"), ok.output)
+
+        // secret() of a link leading out: the step fails naming the secret.
+        try fm.removeItem(at: h.secretsDir.appendingPathComponent("token"))
+        try fm.createSymbolicLink(atPath: h.secretsDir.appendingPathComponent("token").path, withDestinationPath: outside.path)
+        let refused = try await h.run(extraStepsDirs: [reader])
+        XCTAssertEqual(refused.report.exitCode, 1, refused.output)
+        let error = refused.step("reader")?.error ?? ""
+        XCTAssertTrue(error.contains("secret \"token\""), error)
+        XCTAssertTrue(error.contains("is a link that points outside the secrets directory"), error)
+        XCTAssertFalse(refused.output.contains("OUTSIDE-5e1f") || error.contains("OUTSIDE-5e1f"), refused.output)
+
+        // A values secret (the license) linked out through ..data: invalid input, nothing sent.
+        try fm.removeItem(at: stamped.appendingPathComponent("console.license"))
+        try fm.createSymbolicLink(atPath: stamped.appendingPathComponent("console.license").path, withDestinationPath: outside.path)
+        try await h.clearRequests()
+        let invalid = try await h.run()
+        XCTAssertEqual(invalid.report.exitCode, 2, invalid.output)
+        XCTAssertTrue(invalid.report.problems.contains { $0.contains("secret \"console.license\"") && $0.contains("points outside the secrets directory") },
+                      "\(invalid.report.problems)")
+        XCTAssertFalse(invalid.output.contains("OUTSIDE-5e1f"), invalid.output)
+        let sent = try await h.requests()
+        XCTAssertTrue(sent.isEmpty, "nothing sent: \(sent.count) requests")
+        await h.stop()
+    }
+
     /// The real binary: stdout, stderr and the report file of a run whose custom step tries
     /// to leak, in text and in JSON.
     func testTheBinarysOutputAndReportHoldNoSecret() async throws {
