@@ -1,14 +1,23 @@
 -- admin: on a new console, sign up the first admin (console.credentials); then log in.
 -- Credentials the console refuses end the run with a clear message: exit 0 by default (the
 -- console may simply not be set up for this job yet), a failure with --strict.
+-- Anything but an object with a boolean `initialized` is refused, naming the endpoint: an
+-- answer of the wrong shape must not be taken for "not initialized" (that would sign up).
+local answers = require("answers")
 local creds = values.console.credentials
 
 local r = console.request{method = "GET", path = "settings/initialized", auth = false}
-if r.status ~= 200 or type(r.body) ~= "table" then
-  error(string.format("GET settings/initialized: unexpected answer (HTTP %d)", r.status))
+local endpoint = answers.endpoint("GET", "settings/initialized")
+if r.status ~= 200 then
+  error(string.format("%s: unexpected answer (HTTP %d)", endpoint, r.status), 0)
+end
+local state = answers.expect(r.body, "object", endpoint)
+if type(state.initialized) ~= "boolean" then
+  error(string.format("%s: expected initialized to be true or false, got %s", endpoint,
+    answers.shape(state.initialized)), 0)
 end
 
-if r.body.initialized ~= true then
+if not state.initialized then
   if job.mode == "plan" then
     log.info("would create the first admin %s on this new console", creds.username)
     job.stop("the console is not initialized yet, so nothing after the admin can be read: plan again once the admin exists")

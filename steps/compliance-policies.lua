@@ -12,6 +12,7 @@
 -- their order and new rules go first.
 
 local policy = require("policy")
+local answers = require("answers")
 local compliance = require("policy_compliance")
 
 local name = policy.rule_name(values)
@@ -20,7 +21,7 @@ local templates = compliance.templates(cconf.templates, "policies.compliance.tem
 local threshold = policy.severity(cconf.alertThreshold, "policies.compliance.alertThreshold")
 
 -- The catalog is read once for all four policies; without it none can be configured.
-local ok, catalog = pcall(console.get, "static/vulnerabilities")
+local ok, catalog = pcall(answers.get_object, "static/vulnerabilities")
 if not ok then
   error(string.format("compliance catalog (GET static/vulnerabilities): %s; compliance policies "
     .. "container, host, vms and serverless left as they were", tostring(catalog)), 0)
@@ -42,10 +43,7 @@ policy.each_endpoint(compliance.ENDPOINTS, label, function(ep)
     return
   end
   local path = "policies/compliance/" .. ep
-  local current = console.get(path)
-  if not policy.is_table(current) then
-    error("unexpected answer to GET " .. path .. " (not a policy object)", 0)
-  end
+  local current = answers.get_object(path)
   local desired = policy.copy(current)
   local report = compliance.apply(desired, wanted)
   local result = policy.write(path, current, desired, label(ep))

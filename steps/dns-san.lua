@@ -10,6 +10,7 @@
 --   without those two dates, so it shows just the added name.
 
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local host, key
 local external = fields.lookup(values, "console.externalHost")
@@ -34,8 +35,7 @@ if #host > 253 or not string.match(host, "^[%w%*][%w%-%.]*$") or string.find(hos
     key == "domain" and domain or host), 0)
 end
 
-local current = console.get("settings/certs")
-if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+local current = answers.get_object("settings/certs", { null_is_empty = true })
 local sans = current.consoleSAN
 if fields.is_null(sans) then sans = {} end
 for _, san in ipairs(sans) do

@@ -13,12 +13,13 @@
 
 local identity = require("identity")
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local specs, problems, warnings = identity.group_specs(fields.lookup(values, "console.groups"))
 for _, w in ipairs(warnings) do log.warn("%s", w) end
 fields.fail_on(problems, "groups")
 
-local groups = console.get("groups")
+local groups = answers.get_array("groups", { null_is_empty = true })
 
 local function handle(spec)
   local object = "group " .. spec.name

@@ -2,6 +2,7 @@
 -- so it is sent on every run), then read the license back: none installed ends the run with a
 -- clear message (exit 0 unless --strict); an expired one fails the step, naming the date.
 local dates = require("dates")
+local answers = require("answers")
 local key = values.console.license
 
 if key ~= nil and key ~= "" then
@@ -13,10 +14,7 @@ if key ~= nil and key ~= "" then
   log.info("installed the license key from console.license")
 end
 
-local lic = console.get("settings/license")
-if type(lic) ~= "table" then
-  error("GET settings/license: expected a license object, got " .. type(lic))
-end
+local lic = answers.get_object("settings/license")
 local expiry = lic.expiration_date
 if expiry == nil or expiry == json.null or expiry == "" then
   job.stop("no license is installed on the console: set console.license, or install one in the console, and run again")

@@ -12,6 +12,7 @@
 
 local identity = require("identity")
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local ROLE, AUTH = "auditor", "basic"
 local name = identity.metrics_username(values)
@@ -31,7 +32,7 @@ end
 
 local spec = { username = name, password = password, role = ROLE, authType = AUTH }
 local object = "user " .. name
-local current = identity.index(console.get("users"), "username")[name]
+local current = identity.index(answers.get_array("users", { null_is_empty = true }), "username")[name]
 
 if current == nil then
   local res = console.post("users", identity.user_create_body(spec),

@@ -18,6 +18,7 @@
 -- others; the step fails at the end naming every object that failed.
 
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local problems = {}
 local function b(key) return fields.bool(values, key, problems) end
@@ -69,8 +70,7 @@ end
 local failures = {}
 
 local function handle(o)
-  local current = console.get(o.path)
-  if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+  local current = answers.get_object(o.path, { null_is_empty = true })
   local body = fields.copy(current)
   local changed = fields.apply(body, o.set)
   if #changed == 0 then

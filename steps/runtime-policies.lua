@@ -14,18 +14,16 @@
 -- (complete, built from the 34.04 schema) goes first.
 
 local policy = require("policy")
+local answers = require("answers")
 local runtime = require("policy_runtime")
 
 local name = policy.rule_name(values)
 
 -- The custom rules, read once for the container and host rules; by name, 34.x ids as fallback.
-local ok, list = pcall(console.get, "custom-rules")
+local ok, list = pcall(answers.get_array, "custom-rules")
 if not ok then
   log.warn("custom rules (GET custom-rules) could not be read (%s); selecting them by their "
     .. "34.x ids 15-29", tostring(list))
-  list = nil
-elseif not policy.is_table(list) then
-  log.warn("custom rules (GET custom-rules): unexpected answer; selecting them by their 34.x ids 15-29")
   list = nil
 end
 local custom_ids, notes = runtime.resolve_custom_rules(list)
@@ -47,10 +45,7 @@ policy.each_endpoint(ENDPOINTS, label, function(ep)
       .. "(no field in runtime.ServerlessPolicyRule); left as the console has it", label(ep))
   end
   local path = "policies/runtime/" .. ep
-  local current = console.get(path)
-  if not policy.is_table(current) then
-    error("unexpected answer to GET " .. path .. " (not a policy object)", 0)
-  end
+  local current = answers.get_object(path)
   local desired = policy.copy(current)
   local change = runtime.apply(desired, SPECS[ep], name, custom_ids)
   local result = policy.write(path, current, desired, label(ep))

@@ -12,13 +12,13 @@
 
 local identity = require("identity")
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local sso = fields.lookup(values, "sso")
 local spec, problems = identity.saml_spec(sso)
 fields.fail_on(problems, "sso")
 
-local current = console.get("settings/saml")
-if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+local current = answers.get_object("settings/saml", { null_is_empty = true })
 local body = fields.copy(current)
 local changed = identity.saml_update(body, spec)
 

@@ -12,12 +12,12 @@
 
 local trust = require("settings_trust")
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local spec, problems = trust.spec(fields.lookup(values, "console.trustedImages"))
 fields.fail_on(problems, "trusted-images")
 
-local current = console.get("trust/data")
-if fields.is_null(current) or type(current) ~= "table" then current = fields.object({}) end
+local current = answers.get_object("trust/data", { null_is_empty = true })
 local body = fields.copy(current)
 local changes = trust.apply(body, spec)
 

@@ -24,6 +24,7 @@
 
 local identity = require("identity")
 local fields = require("settings_fields")
+local answers = require("answers")
 
 local specs, problems, warnings = identity.user_specs(
   fields.lookup(values, "console.additionalUsers"), identity.reserved_users(values))
@@ -32,7 +33,7 @@ fields.fail_on(problems, "users")
 
 local update = fields.lookup(values, "console.updateUsers") == true
 
-local existing = identity.index(console.get("users"), "username")
+local existing = identity.index(answers.get_array("users", { null_is_empty = true }), "username")
 
 local function describe(spec)
   return string.format("%s (%s, %s)", spec.username, spec.role, spec.authType)

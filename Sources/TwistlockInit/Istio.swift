@@ -23,18 +23,26 @@ public final class IstioSidecar: @unchecked Sendable {
     }
 
     /// Polls the sidecar's readiness endpoint until it answers 200, bounded by `readyTimeout`.
-    public func waitUntilReady() {
+    /// Between polls it waits with `pause` (the console client's interruptible pause: it
+    /// returns false once the run is interrupted), so SIGTERM ends the wait at once rather
+    /// than after up to `readyTimeout`. Returns false when interrupted.
+    @discardableResult
+    public func waitUntilReady(pause: (Double) -> Bool = { Thread.sleep(forTimeInterval: $0); return true }) -> Bool {
         let deadline = Date().addingTimeInterval(endpoints.readyTimeout)
         var announced = false
         while Date() < deadline {
-            if let status = IstioSidecar.call("GET", endpoints.ready), status == 200 { return }
+            if let status = IstioSidecar.call("GET", endpoints.ready), status == 200 { return true }
             if !announced {
                 log.log(.info, "waiting for the Istio sidecar (\(endpoints.ready))")
                 announced = true
             }
-            Thread.sleep(forTimeInterval: 0.5)
+            guard pause(min(0.5, max(0, deadline.timeIntervalSinceNow))) else {
+                log.log(.warn, "stopped waiting for the Istio sidecar: the run was interrupted")
+                return false
+            }
         }
         log.log(.warn, "the Istio sidecar was not ready after \(Int(endpoints.readyTimeout)) s; going on")
+        return true
     }
 
     /// Asks the sidecar to exit; once per run.

@@ -212,7 +212,7 @@ public final class JobRunner: @unchecked Sendable {
         // SIGTERM before the VM existed (loading values, building the client): no request starts.
         if interruptedEarly { client.interrupt() }
 
-        if istioEnabled { istio.waitUntilReady() }
+        if istioEnabled { istio.waitUntilReady(pause: client.pause) }
 
         log.print("twistlock-init \(options.mode == .plan ? "plan" : "run") against \(options.consoleURL)")
         var halted: (StepStatus, String)? = nil

@@ -244,6 +244,40 @@ final class HardeningSignalTests: XCTestCase {
         await h.stop()
     }
 
+    /// A sidecar that never gets ready (503 on its readiness endpoint) and the default 120 s
+    /// wait for it: an interrupt ends the wait at once — no step starts, no console request,
+    /// exit 143, and the sidecar is still asked to quit.
+    func testAnInterruptEndsTheWaitForTheIstioSidecar() async throws {
+        let h = try await Hardening.start()
+        let istio = try LoopbackHTTPServer { request in
+            switch (request.method, request.path) {
+            case ("GET", "/healthz/ready"): return .init(503, "not ready")
+            case ("POST", "/quitquitquit"): return .init(200, "")
+            default: return .init(404, "")
+            }
+        }
+        defer { istio.stop() }
+        let job = JobThread(try h.options(values: Hardening.values() + "\nistio: {enabled: true}\n") {
+            $0.istio.ready = istio.url + "/healthz/ready"
+            $0.istio.quit = istio.url + "/quitquitquit"
+            $0.istio.readyTimeout = 120
+        })
+        try await job.waitForLine(containing: "waiting for the Istio sidecar")
+        try await waitUntil("two readiness probes") { istio.received.filter { $0.path == "/healthz/ready" }.count >= 2 }
+        job.runner.interrupt(reason: "SIGTERM")
+        // Well before the 120 s the wait would otherwise take.
+        guard let report = await job.wait(seconds: 15) else { return XCTFail("the wait for the sidecar was not cut short") }
+        XCTAssertEqual(report.exitCode, 143, job.output)
+        XCTAssertTrue(job.output.contains("stopped waiting for the Istio sidecar: the run was interrupted"), job.output)
+        XCTAssertFalse(job.output.contains("was not ready after"), job.output)
+        XCTAssertFalse(report.steps.contains { $0.status == .done || $0.status == .failed },
+                       "\(report.steps.map { "\($0.name) \($0.status)" })")
+        let requests = try await h.requests()
+        XCTAssertEqual(requests.count, 0, "a console request was sent: \(requests)")
+        XCTAssertEqual(istio.received.filter { $0.path == "/quitquitquit" }.count, 1)
+        await h.stop()
+    }
+
     /// Invalid values with Istio on: exit 2 — and the sidecar is still asked to quit, so the
     /// Job's pod can complete.
     func testInvalidValuesStillAskTheSidecarToQuit() async throws {
