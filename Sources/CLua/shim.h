@@ -44,6 +44,7 @@ typedef int (*clua_host_fn)(lua_State *L);
 #define CLUA_HOOK_GRANULARITY 1000
 typedef struct clua_vmstate {
     size_t used;          // bytes currently allocated by the state
+    size_t peak;          // the most `used` has been
     size_t limit;         // allocations that would exceed this fail (outside host functions)
     int refused;          // an allocation was refused since the flag was last cleared
     int host_depth;       // > 0 while a host (Swift) function runs: the limit is not enforced,
@@ -76,6 +77,7 @@ static inline void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) 
     void *p = realloc(ptr, nsize);
     if (p == NULL) { return NULL; }
     s->used = s->used - osize + nsize;
+    if (s->used > s->peak) { s->peak = s->used; }
     return p;
 }
 

@@ -16,6 +16,8 @@ struct LuaBridge {
     let L: OpaquePointer
     let refs: LuaVM.Refs
     let maxDepth: Int
+    /// The state's allocation counters: pushing stops once it is over its ceiling.
+    var memory: UnsafeMutablePointer<clua_vmstate>?
 
     fileprivate enum PathComponent {
         case key(String)
@@ -281,6 +283,9 @@ struct LuaBridge {
         } catch let error as PathlessError {
             lua_settop(L, top)
             throw LuaConversionError(message: error.message, path: render(error.innermostFirst.reversed(), root: "value"))
+        } catch {
+            lua_settop(L, top)
+            throw error
         }
     }
 
@@ -299,6 +304,7 @@ struct LuaBridge {
             pushString(s)
         case .array(let elements):
             guard depth < maxDepth else { throw PathlessError(message: "value nested deeper than \(maxDepth) levels") }
+            try checkCeiling()
             lua_createtable(L, Int32(clamping: elements.count), 0)
             for (i, element) in elements.enumerated() {
                 try at(.index(Int64(i + 1))) { try push(element, depth: depth + 1) }
@@ -308,6 +314,7 @@ struct LuaBridge {
             lua_setmetatable(L, -2)
         case .object(let members):
             guard depth < maxDepth else { throw PathlessError(message: "value nested deeper than \(maxDepth) levels") }
+            try checkCeiling()
             lua_createtable(L, 0, Int32(clamping: members.count))
             for (key, member) in members {
                 pushString(key)
@@ -316,6 +323,14 @@ struct LuaBridge {
             }
             registry(refs.objectMT)
             lua_setmetatable(L, -2)
+        }
+    }
+
+    /// Host functions run with the ceiling lifted; a value being pushed is cut short here.
+    @inline(__always)
+    private func checkCeiling() throws {
+        if let m = memory, m.pointee.used > m.pointee.limit {
+            throw LuaMemoryCeiling(detail: "the value does not fit under the ceiling")
         }
     }
 

@@ -5,7 +5,10 @@ import JSONModel
 /// The ceilings of a Lua VM.
 public struct LuaLimits: Sendable {
     /// Bytes the Lua state may allocate (default 256 MiB). Beyond it allocations fail and the
-    /// run fails with `.memoryLimit`. Host functions are not limited while they run.
+    /// run fails with `.memoryLimit`. Host functions are not refused allocations while they
+    /// run (a Lua error must not cross Swift frames); instead the bridge stops pushing a value
+    /// once the state is over its ceiling and `json.decode`/`yaml.decode` refuse a text that
+    /// cannot fit, both failing the run with `.memoryLimit` too.
     public var memoryBytes: Int
     /// The default instruction budget of each run (`nil`: none). `run` can override it.
     public var instructionLimit: Int?
@@ -53,6 +56,10 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { L in
             message = "\(host.name): \(e.message)"
         case let e as LuaConversionError:
             message = "\(host.name): \(e)"
+        case let e as LuaMemoryCeiling:
+            // Counted as the state's own memory error (`LuaError.Kind.memoryLimit`).
+            vm.noteMemoryRefused()
+            message = "\(host.name): not enough memory (\(e.detail))"
         default:
             message = String(describing: error)
             vm.recordHostError(message: message, error: error)
@@ -61,6 +68,14 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { L in
         vm.bridge.pushString(message)
         return clua_host_error()
     }
+}
+
+/// Thrown by a host function (or the bridge) when what it would build does not fit under the
+/// state's memory ceiling; the run fails as if Lua itself had run out (`.memoryLimit`).
+public struct LuaMemoryCeiling: Error, CustomStringConvertible {
+    public let detail: String
+    public init(detail: String) { self.detail = detail }
+    public var description: String { "not enough memory (\(detail))" }
 }
 
 /// A Lua 5.4 state that runs step chunks in a sandbox, with a memory ceiling, an
@@ -109,7 +124,26 @@ public final class LuaVM: @unchecked Sendable {
     private var interruptReason: String?
     private var running = false
 
-    var bridge: LuaBridge { LuaBridge(L: L, refs: refs, maxDepth: limits.maxDepth) }
+    var bridge: LuaBridge { LuaBridge(L: L, refs: refs, maxDepth: limits.maxDepth, memory: state) }
+
+    /// Bytes the state may still allocate before its ceiling (0 when it is over).
+    public var memoryRemaining: Int {
+        let used = Int(state.pointee.used)
+        return used >= limits.memoryBytes ? 0 : limits.memoryBytes - used
+    }
+
+    /// For host functions that decode a text the step gave them (`json.decode`,
+    /// `yaml.decode`): throws `LuaMemoryCeiling` when the decoded value could not fit in what
+    /// is left of the ceiling, before any of it is built. A decoded value takes at least half
+    /// its text's size in Lua (a table slot is 16 bytes, its shortest text 2), so a text more
+    /// than twice the remaining bytes is refused at once; a smaller one that still does not
+    /// fit is stopped while it is pushed.
+    public func ensureRoom(toDecode byteCount: Int, what: String) throws {
+        let remaining = memoryRemaining
+        if byteCount / 2 > remaining {
+            throw LuaMemoryCeiling(detail: "\(what): a text of \(LuaVM.describeBytes(byteCount)) cannot be decoded in the \(LuaVM.describeBytes(remaining)) left")
+        }
+    }
 
     public init(limits: LuaLimits = LuaLimits()) throws {
         self.limits = limits
@@ -131,6 +165,8 @@ public final class LuaVM: @unchecked Sendable {
         registerJSONLibrary()
     }
 
+    func noteMemoryRefused() { state.pointee.refused = 1 }
+
     deinit {
         lua_close(L)
         state.deallocate()
@@ -138,6 +174,9 @@ public final class LuaVM: @unchecked Sendable {
 
     /// Bytes allocated by the Lua state now.
     public var memoryInUse: Int { Int(state.pointee.used) }
+
+    /// The most bytes the Lua state has held at once since it was made.
+    public var peakMemory: Int { Int(state.pointee.peak) }
 
     // MARK: Setup
 
@@ -446,8 +485,10 @@ public final class LuaVM: @unchecked Sendable {
                             file: file, line: line, traceback: traceback)
         }
         if status == LUA_ERRMEM || (s.refused != 0 && rest.contains("not enough memory")) {
+            // A host function's refusal says what did not fit.
+            let detail = rest.range(of: "not enough memory (").map { String(rest[$0.upperBound...].dropLast()) }
             return LuaError(kind: .memoryLimit,
-                            message: "Lua memory limit of \(LuaVM.describeBytes(limits.memoryBytes)) exceeded (not enough memory)",
+                            message: "Lua memory limit of \(LuaVM.describeBytes(limits.memoryBytes)) exceeded (\(detail.map { "not enough memory: " + $0 } ?? "not enough memory"))",
                             file: file, line: line, traceback: traceback)
         }
         if status == LUA_ERRSYNTAX {
@@ -489,6 +530,7 @@ public final class LuaVM: @unchecked Sendable {
             guard let bytes = bridge.bytes(at: 1) else {
                 throw LuaBridge.PathlessError(message: "expected a string, got \(bridge.typeName(at: 1))")
             }
+            try vm.ensureRoom(toDecode: bytes.count, what: "json.decode")
             let value: JSON
             do {
                 value = try JSON.parse(bytes: bytes)

@@ -271,5 +271,37 @@ final class BridgeFuzzTests: XCTestCase {
             XCTAssertTrue(error.message.contains("16 MiB"), error.message)
         }
         XCTAssertEqual(try vm.evaluate(source: "return #json.encode(json.decode('[1,2,3]'))", chunkName: "after"), [7])
+        // The bridge stops pushing once the state is over its ceiling: the state never held
+        // much more than the ceiling (one table's worth), though each decode builds ~30 MiB.
+        XCTAssertLessThan(vm.peakMemory, 17 * 1024 * 1024, "peak \(vm.peakMemory)")
+    }
+
+    /// A text too large to decode in what is left is refused before anything is built, by
+    /// json.decode and yaml.decode alike; pcall sees a memory error and the step can go on.
+    func testDecodeOfATextTooLargeForTheRestIsRefusedAtOnce() throws {
+        let vm = try LuaVM(limits: LuaLimits(memoryBytes: 16 * 1024 * 1024))
+        // A 12 MiB text from the host (as a console answer would be); string.rep would need
+        // twice its size while it builds it.
+        vm.register(nil, "bigtext") { _ in [.string(String(repeating: " ", count: 12 * 1024 * 1024))] }
+        do {
+            try vm.run(source: """
+            local text = bigtext()
+            return json.decode(text)
+            """, chunkName: "steps/big.lua")
+            XCTFail("decoding a 12 MiB text with 4 MiB left succeeded")
+        } catch let error as LuaError {
+            XCTAssertEqual(error.kind, .memoryLimit, "\(error)")
+            XCTAssertTrue(error.message.hasPrefix("Lua memory limit of 16 MiB exceeded (not enough memory: json.decode: a text of 12 MiB cannot be decoded in the "), error.message)
+        }
+        XCTAssertLessThan(vm.peakMemory, 14 * 1024 * 1024)
+        let caught = try vm.evaluate(source: """
+        local text = bigtext()
+        local ok, err = pcall(json.decode, text)
+        text = nil
+        return ok, err
+        """, chunkName: "steps/careful.lua")
+        XCTAssertEqual(caught.first, .bool(false))
+        XCTAssertTrue(caught.last?.stringValue?.contains("json.decode: not enough memory (json.decode: a text of") ?? false, "\(caught)")
+        XCTAssertEqual(try vm.evaluate(source: "return json.decode('[1,2]')[2]", chunkName: "after"), [2])
     }
 }

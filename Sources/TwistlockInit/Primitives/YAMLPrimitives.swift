@@ -5,8 +5,9 @@ import LuaHost
 /// `yaml.decode` / `yaml.encode`: multi-document YAML through Yams (libyaml).
 enum YAMLPrimitives {
     static func register(on vm: LuaVM, context ctx: JobContext) {
-        vm.register("yaml", "decode") { args in
+        vm.register("yaml", "decode") { [unowned vm] args in
             let text = try stringArg(args, 0, "yaml.decode", "text")
+            try vm.ensureRoom(toDecode: text.utf8.count, what: "yaml.decode")
             do {
                 return [.array(try YAMLCodec.decodeDocuments(text))]
             } catch {
