@@ -69,6 +69,7 @@ let package = Package(
                 "LuaHost", "JobConfig", "JSONModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -109,7 +110,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StepTests",
-            dependencies: ["TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig", "JSONModel"],
+            dependencies: [
+                "TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig", "JSONModel",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swift5
         ),
     ]

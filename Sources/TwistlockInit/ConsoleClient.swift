@@ -3,6 +3,7 @@ import Foundation
 import JSONModel
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// How the job reaches the console.
@@ -15,6 +16,10 @@ public struct ConsoleConnection: Sendable {
     /// First backoff delay in seconds; doubles each attempt, with jitter, capped at `maxBackoff`.
     public var backoffBase: Double = 0.5
     public var maxBackoff: Double = 10
+    /// How long a refused connection is retried (with the backoff above) before the request
+    /// fails, counted from the first refusal: a console pod restarting mid-run refuses
+    /// connections for a while. Other failures get `maxRetries` retries.
+    public var refusalTolerance: Double = 60
     /// The longest `Retry-After` honoured, in seconds.
     public var maxRetryAfter: Double = 30
     /// No request starts after this point in time (the run's overall deadline).
@@ -118,6 +123,8 @@ public final class ConsoleClient: @unchecked Sendable {
     private let lock = NSLock()
     private var interrupted = false
     private var current: HTTPClient.Task<HTTPClient.Response>?
+    /// `shutdown()` has run.
+    private var closed = false
     /// Called before each retry wait (for progress lines).
     public var onRetry: ((String) -> Void)?
     /// Requests sent over the wire (every attempt).
@@ -138,16 +145,33 @@ public final class ConsoleClient: @unchecked Sendable {
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(connection.requestTimeout * 1000)))
         config.redirectConfiguration = .disallow
+        // A refused connection fails the attempt at once and is retried here, with the backoff,
+        // the interrupt and `refusalTolerance` (AsyncHTTPClient would otherwise retry it inside
+        // one attempt until the connect timeout, hiding it from the wait step's own timeout).
+        config.connectionPool.retryConnectionEstablishment = false
         config.decompression = .disabled
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
     deinit {
-        try? http.syncShutdown()
+        // A client dropped without `shutdown()` may be released on one of NIO's event loop
+        // threads, where the blocking `syncShutdown` is a precondition failure (a crash):
+        // shut down without waiting instead.
+        if !lock.withLock({ closed }) { http.shutdown { _ in } }
     }
 
+    /// Releases the connection pool (blocking). The client cannot be used afterwards.
     public func shutdown() {
-        try? http.syncShutdown()
+        let wasClosed = lock.withLock { () -> Bool in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        if MultiThreadedEventLoopGroup.currentEventLoop != nil {
+            http.shutdown { _ in }
+        } else {
+            try? http.syncShutdown()
+        }
     }
 
     public func setCredentials(username: String, password: String) {
@@ -264,6 +288,7 @@ public final class ConsoleClient: @unchecked Sendable {
 
     private func send(method: String, path: String, body: String?, auth: Bool, retry: RetryPolicy) throws -> ConsoleResponse {
         var attempt = 0
+        var firstRefusal: Date?
         while true {
             if lock.withLock({ interrupted }) { throw ConsoleError.interrupted(method: method, path: path) }
             if let d = connection.deadline, Date() >= d { throw ConsoleError.deadlineExceeded(method: method, path: path) }
@@ -279,6 +304,7 @@ public final class ConsoleClient: @unchecked Sendable {
             if lock.withLock({ interrupted }) { throw ConsoleError.interrupted(method: method, path: path) }
             var wait: Double? = nil
             var reason = ""
+            var refusedNow = false
             switch outcome {
             case .success(let resp):
                 if retry == .never {
@@ -299,7 +325,16 @@ public final class ConsoleClient: @unchecked Sendable {
                 // A certificate the job does not trust stays untrusted: never retried.
                 let allowed = !TransportFailure.isTLSVerificationFailure(error)
                     && (retry == .always || (retry == .unprocessedOnly && refusedBeforeSending))
-                guard allowed, attempt < connection.maxRetries else {
+                let budgetLeft: Bool
+                refusedNow = refusedBeforeSending
+                if refusedBeforeSending {
+                    let since = firstRefusal ?? Date()
+                    firstRefusal = since
+                    budgetLeft = Date().timeIntervalSince(since) < connection.refusalTolerance
+                } else {
+                    budgetLeft = attempt < connection.maxRetries
+                }
+                guard allowed, budgetLeft else {
                     throw ConsoleError.transport(method: method, path: path, reason: TransportFailure.describe(error, peer: "the console"))
                 }
                 wait = backoff(attempt)
@@ -310,7 +345,11 @@ public final class ConsoleClient: @unchecked Sendable {
             if let d = connection.deadline, Date().addingTimeInterval(delay) >= d {
                 throw ConsoleError.deadlineExceeded(method: method, path: path)
             }
-            onRetry?("\(method) \(path): \(reason); retry \(attempt)/\(connection.maxRetries) in \(String(format: "%.1f", delay)) s")
+            if refusedNow, let since = firstRefusal {
+                onRetry?("\(method) \(path): \(reason) for \(String(format: "%.0f", Date().timeIntervalSince(since))) s of \(String(format: "%.0f", connection.refusalTolerance)) s; retry \(attempt) in \(String(format: "%.1f", delay)) s")
+            } else {
+                onRetry?("\(method) \(path): \(reason); retry \(attempt)/\(connection.maxRetries) in \(String(format: "%.1f", delay)) s")
+            }
             if !pause(delay) { throw ConsoleError.interrupted(method: method, path: path) }
         }
     }

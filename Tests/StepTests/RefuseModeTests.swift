@@ -75,4 +75,54 @@ final class RefuseModeTests: XCTestCase {
         XCTAssertTrue(again, "the console listens again")
         await h.stop()
     }
+
+    /// A console that refuses connections for longer than `init.waitTimeoutSeconds`: the wait
+    /// step sees each refusal itself (the HTTP library does not retry it inside an attempt until
+    /// its 10 s connect timeout) and fails at its own timeout naming the refusal.
+    func testAConsoleRefusingPastTheWaitTimeoutFailsTheWaitStepNamingTheRefusal() async throws {
+        var options = SimulatorOptions()
+        options.faults = FaultPlan(notReadySeconds: 60, notReadyMode: .refuse)
+        let h = try await StepHarness.start(options: options)
+        let run = try await h.run(sets: ["init.waitTimeoutSeconds=2"])
+        XCTAssertEqual(run.report.exitCode, 1, run.output)
+        let error = run.step("wait")?.error ?? ""
+        XCTAssertTrue(error.contains("did not answer within 2 s"), error)
+        XCTAssertTrue(error.contains("last answer: GET /api/v1/_ping: no answer from the console (connection refused)"), error)
+        let progress = run.output.split(separator: "\n").filter { $0.contains("waiting for the console (") }
+        XCTAssertFalse(progress.isEmpty, run.output)
+        XCTAssertTrue(progress.allSatisfy { $0.contains("(connection refused)") }, "\(progress)")
+        XCTAssertEqual(run.step("admin")?.status, .notRun)
+        await h.stop()
+    }
+
+    /// A refused connection is retried by the console client with its backoff for
+    /// `refusalTolerance` from the first refusal, each retry announced, then fails naming it.
+    func testTheClientRetriesRefusedConnectionsForItsToleranceThenFails() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let h = try await StepHarness.start()
+        let port = try port(h)
+        await h.stop()
+        XCTAssertEqual(Self.connectErrno(port: port), ECONNREFUSED)
+        var connection = ConsoleConnection(baseURL: "http://127.0.0.1:\(port)")
+        connection.backoffBase = 0.05
+        connection.maxBackoff = 0.1
+        connection.maxRetries = 1
+        connection.refusalTolerance = 0.6
+        let client = try ConsoleClient(connection: connection, redactor: Redactor())
+        defer { client.shutdown() }
+        final class Notes: @unchecked Sendable { var lines: [String] = [] }
+        let notes = Notes()
+        client.onRetry = { notes.lines.append($0) }
+        do {
+            _ = try await Task.detached { try client.request(method: "GET", path: "settings/certs", body: nil, auth: false) }.value
+            XCTFail("a request to a closed port succeeded")
+        } catch let error as ConsoleError {
+            XCTAssertTrue(error.description.contains("connection refused"), error.description)
+            XCTAssertTrue(error.description.contains("settings/certs"), error.description)
+        }
+        // More retries than maxRetries (1): refusals have their own, time-based budget.
+        XCTAssertGreaterThan(notes.lines.count, 1, "\(notes.lines)")
+        XCTAssertTrue(notes.lines.allSatisfy { $0.contains("connection refused for") && $0.contains("of 1 s") }, "\(notes.lines)")
+        XCTAssertEqual(client.requestCount, notes.lines.count + 1)
+    }
 }

@@ -180,7 +180,8 @@ public final class KubeClient: @unchecked Sendable {
     }
 
     deinit {
-        if !closed { try? http.syncShutdown() }
+        // Possibly on an event loop thread, where the blocking `syncShutdown` would crash.
+        if !closed { http.shutdown { _ in } }
     }
 
     /// Releases the connection pool. The client cannot be used afterwards.
