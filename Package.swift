@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        // Hummingbird's own lifecycle library: the simulators stop their servers gracefully.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // Lua 5.4 from the system (Debian: liblua5.4-dev), plus a header that turns Lua's
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "ConsoleSimulator",
             dependencies: [
-                "JSONModel",
+                "JSONModel", "SimulatorServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -51,11 +53,20 @@ let package = Package(
             resources: [.copy("Resources")],
             swiftSettings: swift5
         ),
+        // How both simulators run and stop their HTTP servers.
+        .target(
+            name: "SimulatorServing",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swift5
+        ),
         // A small Kubernetes API server: discovery, server-side apply, DaemonSet rollout.
         .target(
             name: "KubeSimulator",
             dependencies: [
-                "JSONModel",
+                "JSONModel", "SimulatorServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
             ],

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SimulatorServing
 import HummingbirdCore
 import HummingbirdTLS
 import HTTPTypes
@@ -30,6 +31,8 @@ public final class ConsoleSimulator: @unchecked Sendable {
 
     private let lifecycle = NSLock()
     private var serverTask: Task<Void, Never>?
+    /// The server `serverTask` runs, stopped gracefully.
+    private var serverRun: ServerRun?
     private var boundPort: Int?
     private var pendingRelaunch: Task<Void, Never>?
     private var stopped = false
@@ -40,7 +43,7 @@ public final class ConsoleSimulator: @unchecked Sendable {
     }
 
     deinit {
-        serverTask?.cancel()
+        serverRun?.stopSoon()
         pendingRelaunch?.cancel()
     }
 
@@ -69,19 +72,18 @@ public final class ConsoleSimulator: @unchecked Sendable {
 
     /// Stops serving (state is kept; `start()` may be called again on a new port).
     public func stop() async {
-        let (task, relaunch) = lifecycle.withLock { () -> (Task<Void, Never>?, Task<Void, Never>?) in
+        let (task, run, relaunch) = lifecycle.withLock { () -> (Task<Void, Never>?, ServerRun?, Task<Void, Never>?) in
             stopped = true
-            let t = (serverTask, pendingRelaunch)
+            let t = (serverTask, serverRun, pendingRelaunch)
             serverTask = nil
+            serverRun = nil
             pendingRelaunch = nil
             boundPort = nil
             return t
         }
         relaunch?.cancel()
-        if let task {
-            task.cancel()
-            await task.value
-        }
+        await run?.stop()
+        await task?.value
         lifecycle.withLock { stopped = false }
     }
 
@@ -130,9 +132,10 @@ public final class ConsoleSimulator: @unchecked Sendable {
             },
             logger: logger
         )
+        let run = ServerRun(app: app, logger: logger)
         let task = Task {
             do {
-                try await app.run()
+                try await run.task.value
                 continuation.yield(.failure(SimulatorError.startFailed("server ended")))
             } catch {
                 continuation.yield(.failure(error))
@@ -142,10 +145,13 @@ public final class ConsoleSimulator: @unchecked Sendable {
         for await result in stream {
             switch result {
             case .success(let bound):
-                lifecycle.withLock { serverTask = task }
+                lifecycle.withLock {
+                    serverTask = task
+                    serverRun = run
+                }
                 return bound
             case .failure(let error):
-                task.cancel()
+                await run.stop()
                 throw SimulatorError.startFailed("\(error)")
             }
         }
@@ -198,16 +204,16 @@ public final class ConsoleSimulator: @unchecked Sendable {
             }
         }
         guard downSeconds > 0, mode == .refuse else { return }
-        let (task, port) = lifecycle.withLock { () -> (Task<Void, Never>?, Int?) in
-            let t = serverTask
+        let (task, run, port) = lifecycle.withLock { () -> (Task<Void, Never>?, ServerRun?, Int?) in
+            let t = (serverTask, serverRun)
             serverTask = nil
-            return (t, boundPort)
+            serverRun = nil
+            return (t.0, t.1, boundPort)
         }
         guard let port else { return }
-        if let task {
-            task.cancel()
-            await task.value
-        }
+        await run?.stop()
+        await task?.value
+
         scheduleLaunch(port: port, after: downSeconds)
     }
 

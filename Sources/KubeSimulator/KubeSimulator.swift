@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import SimulatorServing
 import HummingbirdCore
 import HummingbirdTLS
 import JSONModel
@@ -53,7 +54,7 @@ public final class KubeSimulator: @unchecked Sendable {
     let store: KubeStore
     private var token: String?
     private let stateLock = NSLock()
-    private var serverTask: Task<Void, Error>?
+    private var serverRun: ServerRun?
     private var boundPort: Int?
 
     public init(options: Options = Options()) {
@@ -63,7 +64,7 @@ public final class KubeSimulator: @unchecked Sendable {
     }
 
     deinit {
-        serverTask?.cancel()
+        serverRun?.stopSoon()
     }
 
     // MARK: - serving
@@ -111,7 +112,7 @@ public final class KubeSimulator: @unchecked Sendable {
 
     /// Starts serving; returns once the port is bound.
     public func startAsync() async throws {
-        if stateLock.withLock({ serverTask != nil }) { return }
+        if stateLock.withLock({ serverRun != nil }) { return }
         let server: HTTPServerBuilder
         if let certPEM = options.tlsCertificatePEM, let keyPEM = options.tlsKeyPEM {
             let chain = try NIOSSLCertificate.fromPEMBytes(Array(certPEM.utf8))
@@ -152,12 +153,12 @@ public final class KubeSimulator: @unchecked Sendable {
             onServerRunning: { channel in ready.fulfil(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        let task = Task { try await app.run() }
-        stateLock.withLock { serverTask = task }
-        let port = await ready.wait(orFailureOf: task)
+        let run = ServerRun(app: app, logger: logger)
+        stateLock.withLock { serverRun = run }
+        let port = await ready.wait(orFailureOf: run.task)
         guard let port, port > 0 else {
-            stateLock.withLock { serverTask = nil }
-            task.cancel()
+            stateLock.withLock { serverRun = nil }
+            await run.stop()
             throw KubeSimulatorError("the simulator could not listen on \(options.host):\(options.port)")
         }
         stateLock.withLock { boundPort = port }
@@ -165,15 +166,14 @@ public final class KubeSimulator: @unchecked Sendable {
 
     /// Stops serving (waits up to `timeout` seconds for the listener to close).
     public func stop(timeout: Double = 10) {
-        guard let task = stateLock.withLock({ () -> Task<Void, Error>? in
-            let t = serverTask
-            serverTask = nil
-            return t
+        guard let run = stateLock.withLock({ () -> ServerRun? in
+            let r = serverRun
+            serverRun = nil
+            return r
         }) else { return }
-        task.cancel()
         let semaphore = DispatchSemaphore(value: 0)
         Task.detached {
-            _ = try? await task.value
+            await run.stop(timeout: timeout)
             semaphore.signal()
         }
         _ = semaphore.wait(timeout: .now() + timeout)
