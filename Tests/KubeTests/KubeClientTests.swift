@@ -206,6 +206,24 @@ final class KubeClientTests: XCTestCase {
         XCTAssertEqual(sim.requests.filter { $0.method == "PATCH" }.count, 3)
     }
 
+    /// An answer over `maxResponseBytes` fails the request naming it and the limit, at once.
+    func testAnAnswerOverTheCapIsRefusedAndNotRetried() throws {
+        var options = KubeClient.Options()
+        options.maxRetries = 3
+        options.backoffBase = 0.01
+        options.maxResponseBytes = 64
+        let c = try KubeClient(config: KubeConfig(server: sim.baseURL, token: "sim-token", namespace: "twistlock"), options: options)
+        defer { c.close() }
+        let before = sim.requests.count
+        XCTAssertThrowsError(try c.resource(apiVersion: "apps/v1", kind: "DaemonSet")) { error in
+            XCTAssertEqual("\(error)", "discover DaemonSet (apps/v1): GET /apis/apps/v1: the API server's answer is larger than 64 bytes; refused")
+        }
+        XCTAssertEqual(sim.requests.count - before, 1, "not retried")
+        // The default cap lets the real answers through.
+        XCTAssertEqual(KubeClient.Options().maxResponseBytes, 32 << 20)
+        XCTAssertEqual(try client.resource(apiVersion: "apps/v1", kind: "DaemonSet").name, "daemonsets")
+    }
+
     func testConnectionRefusedIsATransportErrorAfterRetries() throws {
         let port = sim.port
         sim.stop()

@@ -116,6 +116,10 @@ public final class KubeClient: @unchecked Sendable {
         public var backoffBase: Double = 0.5
         public var maxBackoff: Double = 8
         public var maxRetryAfter: Double = 30
+        /// The largest answer (body bytes) accepted from the API server; a larger one fails
+        /// the request (not retried). Discovery documents and DaemonSets are a few KiB; the
+        /// bound keeps a misbehaving server or proxy from filling the job's memory.
+        public var maxResponseBytes = 32 << 20
         public init() {}
     }
 
@@ -412,6 +416,10 @@ public final class KubeClient: @unchecked Sendable {
                 outcome = .success(try once(method: method, path: path, query: query, body: body, contentType: contentType))
             } catch let error as KubeError {
                 throw error
+            } catch let error as AnswerTooLarge {
+                // The same answer would come back: never retried.
+                throw KubeError(operation: operation, object: object, reason: .invalid(
+                    "\(method) \(path): the API server's answer is larger than \(ConsoleError.size(error.limit)); refused"))
             } catch {
                 outcome = .failure(error)
             }
@@ -461,13 +469,20 @@ public final class KubeClient: @unchecked Sendable {
             request.body = .string(body)
         }
         let deadline = NIODeadline.now() + .milliseconds(Int64(options.requestTimeout * 1000))
-        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request), deadline: deadline)
+        let limit = min(max(options.maxResponseBytes, 0), Int(UInt32.max))
+        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: limit),
+                                deadline: deadline)
         lock.withLock {
             current = task
             requestCount += 1
         }
         defer { lock.withLock { current = nil } }
-        let response = try task.wait()
+        let response: HTTPClient.Response
+        do {
+            response = try task.wait()
+        } catch is ResponseAccumulator.ResponseTooBigError {
+            throw AnswerTooLarge(limit: limit)
+        }
         var headers: [String: String] = [:]
         for (k, v) in response.headers { headers[k.lowercased()] = v }
         var bytes: [UInt8] = []
@@ -475,6 +490,10 @@ public final class KubeClient: @unchecked Sendable {
             bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         }
         return Response(status: Int(response.status.code), headers: headers, body: bytes)
+    }
+
+    private struct AnswerTooLarge: Error {
+        let limit: Int
     }
 
     private func retryAfter(_ response: Response) -> Double? {
