@@ -367,28 +367,24 @@ public final class ConsoleClient: @unchecked Sendable {
         if auth, let t = lock.withLock({ token }) {
             request.headers.add(name: "Authorization", value: "Bearer \(t)")
         }
-        // The accumulator refuses a body over the cap (ByteBuffer's own limit is 4 GiB).
-        let limit = min(max(connection.maxResponseBytes, 0), Int(UInt32.max))
-        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: limit),
-                                deadline: .now() + .milliseconds(Int64(connection.requestTimeout * 1000)))
-        lock.withLock {
-            current = task
-            requestCount += 1
-        }
         defer { lock.withLock { current = nil } }
-        let response: HTTPClient.Response
+        let answer: HTTPFetch.Answer
         do {
-            response = try task.wait()
-        } catch is ResponseAccumulator.ResponseTooBigError {
-            throw ConsoleError.responseTooLarge(method: method, path: path, limit: limit)
+            answer = try HTTPFetch.send(request, on: http, maxBodyBytes: connection.maxResponseBytes,
+                                        timeout: connection.requestTimeout) { task in
+                lock.withLock {
+                    current = task
+                    requestCount += 1
+                }
+            }
+        } catch let tooLarge as HTTPFetch.TooLarge {
+            throw ConsoleError.responseTooLarge(method: method, path: path, limit: tooLarge.limit)
         }
-        var headers: [String: String] = [:]
-        for (k, v) in response.headers { headers[k.lowercased()] = v }
         var text = ""
-        if var buf = response.body {
+        if var buf = answer.body {
             text = buf.readString(length: buf.readableBytes) ?? ""
         }
-        return ConsoleResponse(status: Int(response.status.code), headers: headers, bodyText: text, redactor: redactor)
+        return ConsoleResponse(status: answer.status, headers: answer.headers, bodyText: text, redactor: redactor)
     }
 
     private func retryAfter(_ resp: ConsoleResponse) -> Double? {

@@ -416,7 +416,7 @@ public final class KubeClient: @unchecked Sendable {
                 outcome = .success(try once(method: method, path: path, query: query, body: body, contentType: contentType))
             } catch let error as KubeError {
                 throw error
-            } catch let error as AnswerTooLarge {
+            } catch let error as HTTPFetch.TooLarge {
                 // The same answer would come back: never retried.
                 throw KubeError(operation: operation, object: object, reason: .invalid(
                     "\(method) \(path): the API server's answer is larger than \(ConsoleError.size(error.limit)); refused"))
@@ -468,32 +468,19 @@ public final class KubeClient: @unchecked Sendable {
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
             request.body = .string(body)
         }
-        let deadline = NIODeadline.now() + .milliseconds(Int64(options.requestTimeout * 1000))
-        let limit = min(max(options.maxResponseBytes, 0), Int(UInt32.max))
-        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: limit),
-                                deadline: deadline)
-        lock.withLock {
-            current = task
-            requestCount += 1
-        }
         defer { lock.withLock { current = nil } }
-        let response: HTTPClient.Response
-        do {
-            response = try task.wait()
-        } catch is ResponseAccumulator.ResponseTooBigError {
-            throw AnswerTooLarge(limit: limit)
+        let answer = try HTTPFetch.send(request, on: http, maxBodyBytes: options.maxResponseBytes,
+                                        timeout: options.requestTimeout) { task in
+            lock.withLock {
+                current = task
+                requestCount += 1
+            }
         }
-        var headers: [String: String] = [:]
-        for (k, v) in response.headers { headers[k.lowercased()] = v }
         var bytes: [UInt8] = []
-        if var buffer = response.body {
+        if var buffer = answer.body {
             bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         }
-        return Response(status: Int(response.status.code), headers: headers, body: bytes)
-    }
-
-    private struct AnswerTooLarge: Error {
-        let limit: Int
+        return Response(status: answer.status, headers: answer.headers, body: bytes)
     }
 
     private func retryAfter(_ response: Response) -> Double? {
