@@ -60,6 +60,7 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { L in
             // Counted as the state's own memory error (`LuaError.Kind.memoryLimit`).
             vm.noteMemoryRefused()
             message = "\(host.name): not enough memory (\(e.detail))"
+            vm.recordHostError(message: message, error: e)
         default:
             message = String(describing: error)
             vm.recordHostError(message: message, error: error)
@@ -484,17 +485,18 @@ public final class LuaVM: @unchecked Sendable {
             return LuaError(kind: .interrupted, message: reason.map { "interrupted: \($0)" } ?? "interrupted",
                             file: file, line: line, traceback: traceback)
         }
+        let host = hostErrors.last(where: { rest == $0.message || message.hasSuffix($0.message) })
         if status == LUA_ERRMEM || (s.refused != 0 && rest.contains("not enough memory")) {
             // A host function's refusal says what did not fit.
-            let detail = rest.range(of: "not enough memory (").map { String(rest[$0.upperBound...].dropLast()) }
+            let detail = (host?.error as? LuaMemoryCeiling).map { "not enough memory: " + $0.detail } ?? "not enough memory"
             return LuaError(kind: .memoryLimit,
-                            message: "Lua memory limit of \(LuaVM.describeBytes(limits.memoryBytes)) exceeded (\(detail.map { "not enough memory: " + $0 } ?? "not enough memory"))",
+                            message: "Lua memory limit of \(LuaVM.describeBytes(limits.memoryBytes)) exceeded (\(detail))",
                             file: file, line: line, traceback: traceback)
         }
         if status == LUA_ERRSYNTAX {
             return LuaError(kind: .syntax, message: rest, file: file, line: line)
         }
-        if let host = hostErrors.last(where: { rest == $0.message || message.hasSuffix($0.message) }) {
+        if let host {
             return LuaError(kind: .hostError, message: rest, file: file, line: line, traceback: traceback, underlying: host.error)
         }
         if rest.hasSuffix("(sandbox)") {
