@@ -30,8 +30,7 @@ public final class ConsoleSimulator: @unchecked Sendable {
     let core: ConsoleCore
 
     private let lifecycle = NSLock()
-    private var serverTask: Task<Void, Never>?
-    /// The server `serverTask` runs, stopped gracefully.
+    /// The server while it serves (stopped gracefully).
     private var serverRun: ServerRun?
     private var boundPort: Int?
     private var pendingRelaunch: Task<Void, Never>?
@@ -72,10 +71,9 @@ public final class ConsoleSimulator: @unchecked Sendable {
 
     /// Stops serving (state is kept; `start()` may be called again on a new port).
     public func stop() async {
-        let (task, run, relaunch) = lifecycle.withLock { () -> (Task<Void, Never>?, ServerRun?, Task<Void, Never>?) in
+        let (run, relaunch) = lifecycle.withLock { () -> (ServerRun?, Task<Void, Never>?) in
             stopped = true
-            let t = (serverTask, serverRun, pendingRelaunch)
-            serverTask = nil
+            let t = (serverRun, pendingRelaunch)
             serverRun = nil
             pendingRelaunch = nil
             boundPort = nil
@@ -83,7 +81,6 @@ public final class ConsoleSimulator: @unchecked Sendable {
         }
         relaunch?.cancel()
         await run?.stop()
-        await task?.value
         lifecycle.withLock { stopped = false }
     }
 
@@ -133,7 +130,8 @@ public final class ConsoleSimulator: @unchecked Sendable {
             logger: logger
         )
         let run = ServerRun(app: app, logger: logger)
-        let task = Task {
+        // Reports the server's end to the loop below (only a start failure is waited for).
+        Task {
             do {
                 try await run.task.value
                 continuation.yield(.failure(SimulatorError.startFailed("server ended")))
@@ -145,10 +143,7 @@ public final class ConsoleSimulator: @unchecked Sendable {
         for await result in stream {
             switch result {
             case .success(let bound):
-                lifecycle.withLock {
-                    serverTask = task
-                    serverRun = run
-                }
+                lifecycle.withLock { serverRun = run }
                 return bound
             case .failure(let error):
                 await run.stop()
@@ -204,16 +199,13 @@ public final class ConsoleSimulator: @unchecked Sendable {
             }
         }
         guard downSeconds > 0, mode == .refuse else { return }
-        let (task, run, port) = lifecycle.withLock { () -> (Task<Void, Never>?, ServerRun?, Int?) in
-            let t = (serverTask, serverRun)
-            serverTask = nil
+        let (run, port) = lifecycle.withLock { () -> (ServerRun?, Int?) in
+            let r = serverRun
             serverRun = nil
-            return (t.0, t.1, boundPort)
+            return (r, boundPort)
         }
         guard let port else { return }
         await run?.stop()
-        await task?.value
-
         scheduleLaunch(port: port, after: downSeconds)
     }
 

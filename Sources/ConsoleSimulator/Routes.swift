@@ -301,16 +301,25 @@ extension ConsoleCore {
         guard ConsoleRoutes.roles.contains(role) else { throw HandlerError.response(.error(400, "invalid role \(role)")) }
     }
 
-    func createUser(_ body: JSON, stamp: String) throws -> APIResponse {
-        guard let name = body["username"]?.stringValue, !name.isEmpty else { return .error(400, "missing username") }
-        if state.userIndex(name) != nil { return .error(409, "user \(name) already exists") }
-        try validateRole(body["role"]?.stringValue)
+    /// A create or update body as the console stores it: `authType` defaulted to basic,
+    /// `permissions` to none, the password dropped (the caller keeps a hash), stamped.
+    private func storedUser(_ body: JSON, stamp: String) -> (user: JSON, authType: String) {
         var user = body
         let authType = body["authType"]?.stringValue ?? "basic"
         user["authType"] = .string(authType)
         user["password"] = nil
         if user["permissions"] == nil { user["permissions"] = [] }
         user["lastModified"] = .string(stamp)
+        return (user, authType)
+    }
+
+    func createUser(_ body: JSON, stamp: String) throws -> APIResponse {
+        guard let name = body["username"]?.stringValue, !name.isEmpty else { return .error(400, "missing username") }
+        if state.userIndex(name) != nil { return .error(409, "user \(name) already exists") }
+        try validateRole(body["role"]?.stringValue)
+        let stored = storedUser(body, stamp: stamp)
+        var user = stored.user
+        let authType = stored.authType
         if authType == "basic" {
             guard let password = body["password"]?.stringValue, !password.isEmpty else {
                 return .error(400, "a password is required for basic users")
@@ -327,12 +336,9 @@ extension ConsoleCore {
         guard let i = state.userIndex(name) else { return .error(404, "user \(name) does not exist") }
         try validateRole(body["role"]?.stringValue)
         let old = state.users[i]
-        var user = body
-        let authType = body["authType"]?.stringValue ?? "basic"
-        user["authType"] = .string(authType)
-        user["password"] = nil
-        if user["permissions"] == nil { user["permissions"] = [] }
-        user["lastModified"] = .string(stamp)
+        let stored = storedUser(body, stamp: stamp)
+        var user = stored.user
+        let authType = stored.authType
         if authType == "basic" {
             if let password = body["password"]?.stringValue, !password.isEmpty {
                 try checkPasswordStrength(password)

@@ -63,9 +63,10 @@ public struct OpenAPISubset: Sendable {
             var current = schemas[name]!
             var resolvedName = name
             var hops = 0
-            while let ref = current["$ref"]?.stringValue, hops < 32,
-                  let next = schemas[String(ref.split(separator: "/").last ?? "")] {
-                resolvedName = String(ref.split(separator: "/").last ?? "")
+            while let ref = current["$ref"]?.stringValue, hops < 32 {
+                let target = String(ref.split(separator: "/").last ?? "")
+                guard let next = schemas[target] else { break }
+                resolvedName = target
                 current = next
                 hops += 1
             }

@@ -1,3 +1,4 @@
+import ConsoleSimulator
 import Foundation
 import JSONModel
 import TwistlockInit
@@ -13,16 +14,6 @@ struct Seeder {
     static let vulnerabilityEndpoints = ["images", "host", "vms", "serverless"]
     static let complianceEndpoints = ["container", "host", "vms", "serverless"]
     static let runtimeEndpoints = ["container", "host", "serverless"]
-
-    /// Check types per compliance endpoint (console-api.md, "Compliance checks").
-    static let complianceTypes: [String: Set<String>] = [
-        "container": ["container", "image", "istio"],
-        "host": ["daemon_config", "daemon_config_files", "docker_stig", "host_config", "k8s_federation",
-                 "k8s_master", "k8s_worker", "linux", "openshift_master", "openshift_worker",
-                 "security_operations", "windows"],
-        "serverless": ["serverless"],
-        "vms": ["daemon_config", "daemon_config_files", "host_config", "linux", "security_operations", "windows"],
-    ]
 
     /// Every policy path the seeder fills (and the benchmark checks afterwards).
     static var policyPaths: [String] {
@@ -135,7 +126,7 @@ struct Seeder {
 
     /// 10–40 checks of the endpoint's types, spread over the catalog; every seventh blocks.
     static func complianceSelection(catalog: [JSON], endpoint: String, index: Int) -> [JSON] {
-        let types = complianceTypes[endpoint] ?? []
+        let types = Set(ComplianceCatalog.endpointTypes[endpoint] ?? [])
         let ids = catalog.filter { types.contains($0["type"]?.stringValue ?? "") }.compactMap { $0["id"]?.int64Value }
         guard !ids.isEmpty else { return [] }
         let count = min(ids.count, 10 + (index * 7) % 31)
