@@ -10,7 +10,10 @@ let package = Package(
     name: "twistlock-init",
     platforms: [.macOS(.v14)],
     products: [
+        // The production binary (the one in the image): the job only, no simulator, no Hummingbird.
         .executable(name: "twistlock-init", targets: ["twistlock-init"]),
+        // The newcomer's first run: the job against the simulated console and cluster.
+        .executable(name: "twistlock-demo", targets: ["twistlock-demo"]),
         .executable(name: "twistlock-console-sim", targets: ["twistlock-console-sim"]),
     ],
     dependencies: [
@@ -86,10 +89,30 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
+        // What twistlock-init and twistlock-demo share on the command line: the values, steps and
+        // secrets options, finding the job's steps, running the job under SIGTERM/SIGINT.
+        .target(
+            name: "TwistlockInitCLI",
+            dependencies: [
+                "TwistlockInit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
+        // The production binary: it must not depend on the simulators or Hummingbird
+        // (Tests/chart/check-static.sh checks the release binary's symbols).
         .executableTarget(
             name: "twistlock-init",
             dependencies: [
-                "TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig",
+                "TwistlockInit", "TwistlockInitCLI", "JobConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swift5
+        ),
+        .executableTarget(
+            name: "twistlock-demo",
+            dependencies: [
+                "TwistlockInit", "TwistlockInitCLI", "ConsoleSimulator", "KubeSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5

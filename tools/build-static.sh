@@ -46,7 +46,8 @@ swift build -c release --product twistlock-init --scratch-path "$scratch" \
 
 bin="$(swift build -c release --product twistlock-init --scratch-path "$scratch" --show-bin-path)"
 cp "$bin/twistlock-init" "$out/twistlock-init"
-# Resource bundles (the console simulator's, for `demo`) live beside the binary.
+# Resource bundles live beside the binary (twistlock-init has none today: the console simulator's
+# belongs to twistlock-demo and twistlock-console-sim, which the image does not carry).
 for bundle in "$bin"/*.resources; do
   [ -d "$bundle" ] || continue
   rm -rf "$out/$(basename "$bundle")"

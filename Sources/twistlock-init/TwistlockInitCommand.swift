@@ -3,6 +3,7 @@ import Foundation
 import JobConfig
 import JSONModel
 import TwistlockInit
+import TwistlockInitCLI
 
 @main
 struct TwistlockInitCommand: ParsableCommand {
@@ -12,9 +13,9 @@ struct TwistlockInitCommand: ParsableCommand {
         discussion: """
         Steps run in the order of steps/manifest.yaml, each gated by a values flag. `list` shows which \
         steps would run and why; `plan` reads the console and shows what would change without writing; \
-        `run` applies the changes; `demo` runs the job against a built-in console simulator.
+        `run` applies the changes. (`twistlock-demo` runs the job against a built-in console simulator.)
 
-        Exit codes (run, plan, demo):
+        Exit codes (run, plan):
           0    done (also: stopped early on purpose, e.g. no license yet, without --strict)
           1    a step failed (its name and the reason are printed; later steps did not run)
           2    invalid input: values, flags, manifest or files — nothing was sent to the console
@@ -22,34 +23,9 @@ struct TwistlockInitCommand: ParsableCommand {
           143  interrupted (SIGTERM or SIGINT); the report says where
         """,
         version: "0.1.0",
-        subcommands: [List.self, Run.self, Plan.self, Demo.self],
+        subcommands: [List.self, Run.self, Plan.self],
         defaultSubcommand: nil
     )
-}
-
-/// Values, steps and secrets: what every subcommand reads.
-struct InputOptions: ParsableArguments {
-    @Option(name: [.customShort("f"), .customLong("values")], help: ArgumentHelp("A Helm values file (repeatable; later files win).", valueName: "file"))
-    var values: [String] = []
-
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set values like Helm's --set: a.b=c,x.y[0]=z (repeatable; wins over files).", valueName: "path=value"))
-    var sets: [String] = []
-
-    @Option(name: .customLong("steps-dir"), help: ArgumentHelp("An extra steps directory with its own manifest.yaml whose steps go before:/after: a named step (repeatable).", valueName: "dir"))
-    var stepsDirs: [String] = []
-
-    @Option(name: .customLong("secrets-dir"), help: ArgumentHelp("A directory of secret files, as Kubernetes mounts a Secret (one file per values key, e.g. console.credentials.password).", valueName: "dir"))
-    var secretsDir: String?
-
-    @Option(name: .customLong("builtin-steps"), help: ArgumentHelp("The job's own steps directory (default: $TWISTLOCK_INIT_STEPS, then ./steps, then the one beside the binary).", valueName: "dir"))
-    var builtinSteps: String?
-
-    func apply(to options: inout JobOptions) throws {
-        options.valuesFiles = values.map { URL(fileURLWithPath: $0) }
-        options.sets = sets
-        options.stepsDirs = [try StepsLocator.builtin(builtinSteps)] + stepsDirs.map { URL(fileURLWithPath: $0, isDirectory: true) }
-        options.secretsDir = secretsDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
-    }
 }
 
 /// How to reach the console and how to run.
@@ -131,47 +107,6 @@ struct RunOptions: ParsableArguments {
         if retries < 0 || retries > 20 { throw ValidationError("--retries must be between 0 and 20") }
         if instructionLimit < 1000 { throw ValidationError("--step-instruction-limit must be at least 1000") }
         if luaMemoryMiB < 8 { throw ValidationError("--lua-memory-limit must be at least 8 (MiB)") }
-    }
-}
-
-enum StepsLocator {
-    /// The job's own steps: the flag, $TWISTLOCK_INIT_STEPS, ./steps, beside the binary
-    /// (../share/twistlock-init/steps or ./steps), then the source tree's (for `swift run`).
-    static func builtin(_ flag: String?) throws -> URL {
-        let fm = FileManager.default
-        var candidates: [String] = []
-        if let flag { candidates.append(flag) }
-        if let env = ProcessInfo.processInfo.environment["TWISTLOCK_INIT_STEPS"], !env.isEmpty { candidates.append(env) }
-        candidates.append(fm.currentDirectoryPath + "/steps")
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        candidates.append(exe.appendingPathComponent("../share/twistlock-init/steps").standardized.path)
-        candidates.append(exe.appendingPathComponent("steps").path)
-        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../steps").standardized.path)
-        for c in candidates where fm.fileExists(atPath: c + "/manifest.yaml") {
-            return URL(fileURLWithPath: c, isDirectory: true)
-        }
-        if let flag { throw ValidationError("--builtin-steps \(flag): no manifest.yaml there") }
-        throw ValidationError("cannot find the job's steps directory (looked in: \(candidates.joined(separator: ", "))); pass --builtin-steps")
-    }
-}
-
-/// Runs the job on its own thread, with SIGTERM/SIGINT interrupting it cleanly.
-enum Launcher {
-    static func run(_ options: JobOptions, log: JobLog? = nil) -> JobReport {
-        let runner = JobRunner(options: options, log: log)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let queue = DispatchQueue(label: "signals")
-        var sources: [DispatchSourceSignal] = []
-        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            s.setEventHandler { runner.interrupt(reason: name) }
-            s.resume()
-            sources.append(s)
-        }
-        let report = runner.run()
-        for s in sources { s.cancel() }
-        return report
     }
 }
 

@@ -5,7 +5,8 @@
 # Usage: Tests/chart/check-static.sh [BINARY]
 #   Without BINARY, builds it with tools/build-static.sh (many minutes; a build already in
 #   .build-release is reused and only relinked when sources changed).
-# Prints `ldd` of the binary, runs it (--help), and ends with "static: N passed, N failed".
+# Prints `ldd` of the binary, checks with `nm` that no Hummingbird or simulator code is linked in,
+# runs it (--help), and ends with "static: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -45,11 +46,24 @@ no_lua() { ! grep -q 'liblua' <<<"$deps"; }
 # Lua's own code is in the binary (grep reads all of nm's output: no SIGPIPE under pipefail).
 links_lua_in() { nm "$bin" 2>/dev/null | grep -E ' [TtWw] lua_newstate$' >/dev/null; }
 runs() { "$bin" --help >/dev/null; }
+# The image's binary is the job alone: the demo and the simulators are binaries of their own
+# (twistlock-demo, twistlock-console-sim), so no symbol of Hummingbird, its lifecycle library or
+# the simulator modules may be in it. Swift's mangled names carry the module name; nm must list
+# symbols at all (a stripped binary would pass by saying nothing: links_lua_in catches that).
+no_server_code() {
+  local found
+  found="$(nm "$bin" 2>/dev/null | grep -E 'Hummingbird|ServiceLifecycle|ConsoleSimulator|KubeSimulator|SimulatorServing' | head -3 || true)"
+  if [ -n "$found" ]; then
+    echo "  links server code: $(echo $found)"
+    return 1
+  fi
+}
 
 check "needs only the C library" only_libc
 check "no Swift runtime or Foundation library" no_swift_runtime
 check "no liblua5.4.so" no_lua
 check "Lua is linked in" links_lua_in
+check "no Hummingbird or simulator symbol (nm)" no_server_code
 check "runs (--help)" runs
 
 echo "static: $passed passed, $failed failed"

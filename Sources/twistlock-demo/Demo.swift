@@ -4,18 +4,24 @@ import Foundation
 import JSONModel
 import KubeSimulator
 import TwistlockInit
+import TwistlockInitCLI
 
-/// `twistlock-init demo`: the newcomer's first run. Starts the console simulator and a small
+/// `twistlock-demo`: the newcomer's first run. Starts the console simulator and a small
 /// Kubernetes API server on loopback, runs the job against them with demo values (plus the
 /// operator's own -f/--set/--steps-dir), then runs it again to show that a second run writes
-/// nothing.
+/// nothing. A binary of its own so that `twistlock-init`, the one in the image, links neither
+/// the simulators nor Hummingbird.
+@main
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the job against a built-in simulated console (and Kubernetes API), twice: the second run writes nothing.",
+        commandName: "twistlock-demo",
+        abstract: "Run twistlock-init's job against a built-in simulated console (and Kubernetes API), twice: the second run writes nothing.",
         discussion: """
-        Takes the same -f/--set/--steps-dir as `run`, applied over the demo values, so you can try a \
-        values file or a custom step against a simulated console before going near a real one.
-        """)
+        Takes the same -f/--set/--steps-dir as `twistlock-init run`, applied over the demo values, so you \
+        can try a values file or a custom step against a simulated console before going near a real one.
+        Exits as `twistlock-init run` does (0 done, 1 a step failed, 2 invalid input, 143 interrupted).
+        """,
+        version: "0.1.0")
 
     @OptionGroup var input: InputOptions
 
@@ -112,7 +118,7 @@ struct Demo: ParsableCommand {
             if format == .text { FileHandle.standardOutput.write(($0 + "\n").data(using: .utf8)!) }
         }
         say("""
-        ── twistlock-init demo ─────────────────────────────────────────────
+        ── twistlock-demo ──────────────────────────────────────────────────
         simulated console:   \(base)   (state: \(base)/sim/state, requests: \(base)/sim/requests)
         simulated cluster:   \(kube.baseURL)
         secrets directory:   \(secrets.path) (one file per key, as Kubernetes mounts a Secret)
@@ -133,7 +139,7 @@ struct Demo: ParsableCommand {
         say("""
 
         The second run made \(writes) write\(writes == 1 ? "" : "s")\(writes == 1 ? " (the license key: the console cannot show it back to compare)" : ""). \
-        Try `twistlock-init demo -f your-values.yaml`, or `--steps-dir` with a step of your own.
+        Try `twistlock-demo -f your-values.yaml`, or `--steps-dir` with a step of your own.
         """)
         if serve { Demo.serveForever(base) }
         if second.exitCode != 0 { throw ExitCode(second.exitCode) }

@@ -1,0 +1,52 @@
+"""The image's binary is the job alone: `twistlock-init` links neither Hummingbird (nor its
+lifecycle library) nor the simulators, which only `twistlock-demo`, `twistlock-console-sim` and
+the tests need. Read from the symbols of the debug build (`.build/debug`, or
+$TWISTLOCK_INIT_BIN); Tests/chart/check-static.sh checks the release binary the same way."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+BINARY = Path(os.environ.get("TWISTLOCK_INIT_BIN") or ROOT / ".build" / "debug" / "twistlock-init")
+DEMO = BINARY.with_name("twistlock-demo")
+# Swift's mangled names carry the module name (e.g. `11Hummingbird`, `16ConsoleSimulator`).
+SERVER_CODE = re.compile(r"Hummingbird|ServiceLifecycle|ConsoleSimulator|KubeSimulator|SimulatorServing")
+
+
+def symbols(path):
+    if shutil.which("nm") is None:
+        pytest.skip("nm is not installed")
+    if not path.is_file():
+        pytest.skip(f"{path} is not built (swift build)")
+    proc = subprocess.run(["nm", str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_production_binary_has_no_server_code():
+    out = symbols(BINARY)
+    # The job's own code is there (a stripped binary would pass the check below by listing nothing).
+    assert "13TwistlockInit" in out and "lua_newstate" in out
+    found = sorted({m.group(0) for m in SERVER_CODE.finditer(out)})
+    assert not found, f"{BINARY} links {found}"
+
+
+def test_production_binary_has_no_demo_command():
+    if not BINARY.is_file():
+        pytest.skip(f"{BINARY} is not built")
+    proc = subprocess.run([str(BINARY), "--help"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    subcommands = re.findall(r"^  (\w+)\s", proc.stdout.split("SUBCOMMANDS:")[1], re.M)
+    assert "run" in subcommands and "demo" not in subcommands, subcommands
+
+
+def test_demo_binary_carries_the_simulators():
+    # The other side of the split, and proof that the pattern above finds server code when it is there.
+    out = symbols(DEMO)
+    assert "11Hummingbird" in out and "16ConsoleSimulator" in out
