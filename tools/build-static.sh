@@ -39,7 +39,9 @@ sed -e "s|^libdir=.*|libdir=$scratch/static-libs|" \
   "$(pkg-config --variable=pcfiledir lua5.4)/lua5.4.pc" >"$scratch/pkgconfig/lua5.4.pc"
 export PKG_CONFIG_PATH="$scratch/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 
+# --force-resolved-versions: the versions of the committed Package.resolved, never a new resolution.
 swift build -c release --product twistlock-init --scratch-path "$scratch" \
+  --force-resolved-versions \
   --static-swift-stdlib \
   -Xlinker -L"$scratch/static-libs" \
   -Xswiftc -Xclang-linker -Xswiftc -static-libgcc >&2
