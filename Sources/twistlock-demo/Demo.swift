@@ -25,8 +25,8 @@ struct Demo: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: .customLong("log-format"), help: "text or json")
-    var logFormat: String = "text"
+    @Option(name: .customLong("log-format"), help: "text (✔ ⚠ ✘ lines) or json (one object per line).")
+    var logFormat: LogFormat = .text
 
     @Flag(help: "Run once only (no second, idempotency-proving run).")
     var once = false
@@ -72,9 +72,7 @@ struct Demo: ParsableCommand {
     """
 
     func run() throws {
-        guard let format = LogFormat(rawValue: logFormat) else {
-            throw ValidationError("--log-format must be text or json")
-        }
+        let format = logFormat
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("twistlock-init-demo-\(UUID().uuidString)")
         let secrets = work.appendingPathComponent("secrets")
         try FileManager.default.createDirectory(at: secrets, withIntermediateDirectories: true)

@@ -40,7 +40,7 @@ struct RunOptions: ParsableArguments {
     var strict = false
 
     @Option(name: .customLong("log-format"), help: "text (✔ ⚠ ✘ lines) or json (one object per line).")
-    var logFormat: String = "text"
+    var logFormat: LogFormat = .text
 
     @Option(name: .customLong("report-json"), help: ArgumentHelp("Write the run's report (steps, requests, writes, timings) as JSON to this file.", valueName: "file"))
     var reportJSON: String?
@@ -73,10 +73,7 @@ struct RunOptions: ParsableArguments {
     var istioQuit: String?
 
     func apply(to options: inout JobOptions) throws {
-        guard let format = LogFormat(rawValue: logFormat) else {
-            throw ValidationError("--log-format must be text or json, not \(logFormat)")
-        }
-        options.logFormat = format
+        options.logFormat = logFormat
         options.consoleURL = try consoleURL ?? RunOptions.consoleURLFromEnvironment()
         options.caFile = caFile
         options.strict = strict
@@ -116,8 +113,10 @@ struct List: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(help: "text or json")
-    var output: String = "text"
+    enum Output: String, CaseIterable, ExpressibleByArgument { case text, json }
+
+    @Option(help: "text (a line per step) or json.")
+    var output: Output = .text
 
     func run() throws {
         var options = JobOptions()
@@ -134,7 +133,7 @@ struct List: ParsableCommand {
             throw ExitCode(2)
         }
         let rows = steps.map { ($0, $0.when.evaluate(values)) }
-        if output == "json" {
+        if output == .json {
             let arr = JSON.array(rows.map { spec, gate in
                 .object([
                     "name": .string(spec.name), "run": .bool(gate.run), "reason": .string(gate.reason),

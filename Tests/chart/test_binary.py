@@ -3,6 +3,7 @@ lifecycle library) nor the simulators, which only `twistlock-demo`, `twistlock-c
 the tests need. Read from the symbols of the debug build (`.build/debug`, or
 $TWISTLOCK_INIT_BIN); Tests/chart/check-static.sh checks the release binary the same way."""
 
+import json
 import os
 import re
 import shutil
@@ -50,3 +51,34 @@ def test_demo_binary_carries_the_simulators():
     # The other side of the split, and proof that the pattern above finds server code when it is there.
     out = symbols(DEMO)
     assert "11Hummingbird" in out and "16ConsoleSimulator" in out
+
+
+# Closed choices on the command line are enums: any other spelling is refused before anything
+# runs (ArgumentParser's usage error, exit 64), naming the allowed values.
+@pytest.mark.parametrize("binary,args", [
+    (BINARY, ["run", "--log-format", "xml"]),
+    (BINARY, ["plan", "--log-format=JSON"]),
+    (BINARY, ["run", "--log-format", ""]),
+    (BINARY, ["list", "--output", "yaml"]),
+    (BINARY, ["list", "--output=Text"]),
+    (DEMO, ["--log-format", "jsonl"]),
+])
+def test_closed_choices_refuse_other_values(binary, args):
+    if not binary.is_file():
+        pytest.skip(f"{binary} is not built")
+    proc = subprocess.run([str(binary), *args, "--builtin-steps", str(ROOT / "steps")],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 64, (proc.returncode, proc.stdout, proc.stderr)
+    assert "is invalid for '--" in proc.stderr and "'text' and 'json'" in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_list_output_json_is_json():
+    if not BINARY.is_file():
+        pytest.skip(f"{BINARY} is not built")
+    proc = subprocess.run([str(BINARY), "list", "--output", "json", "--set", "init.enabled=false",
+                           "--builtin-steps", str(ROOT / "steps")],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    steps = json.loads(proc.stdout)["steps"]
+    assert [s["name"] for s in steps][:2] == ["wait", "admin"] and steps[0]["run"] is False
