@@ -53,9 +53,9 @@ public enum ValuesYAML {
             throw ValuesError.unreadable(file: source, reason: "is larger than 4 MiB")
         }
         do {
-            let parser = try Parser(yaml: text, resolver: .default, constructor: .default, encoding: .utf8)
+            var converter = YAMLToJSON(rules: typeRules)
+            let parser = try converter.parser(text, encoding: .utf8)
             guard let node = try parser.singleRoot() else { return nil }
-            var converter = Converter(source: source)
             // The parser owns the anchors the nodes refer to (weakly): keep it alive while
             // converting so that alias expansions can be recognised and counted.
             let value = try withExtendedLifetime(parser) { try converter.convert(node) }
@@ -63,6 +63,8 @@ public enum ValuesYAML {
             return value
         } catch let error as ValuesError {
             throw error
+        } catch let error as YAMLStructureError {
+            throw ValuesError.unreadable(file: source, reason: reason(error))
         } catch let error as YamlError {
             throw ValuesError.unreadable(file: source, reason: "is not valid YAML: " + describe(yaml: error))
         } catch {
@@ -102,88 +104,15 @@ public enum ValuesYAML {
         return error.localizedDescription
     }
 
-    struct Converter {
-        let source: String
-        var seenAnchors = Set<ObjectIdentifier>()
-        var aliasNodes = 0
-        var expanding = 0
-
-        init(source: String) { self.source = source }
-
-        mutating func convert(_ node: Node) throws -> JSON {
-            var enteredExpansion = false
-            if let anchor = node.anchor {
-                let id = ObjectIdentifier(anchor)
-                if seenAnchors.contains(id) {
-                    expanding += 1
-                    enteredExpansion = true
-                } else {
-                    seenAnchors.insert(id)
-                }
-            }
-            defer { if enteredExpansion { expanding -= 1 } }
-            if expanding > 0 {
-                aliasNodes += 1
-                if aliasNodes > ValuesYAML.maxAliasNodes {
-                    throw ValuesError.unreadable(
-                        file: source,
-                        reason: "aliases expand to more than \(ValuesYAML.maxAliasNodes) values"
-                            + lineSuffix(node.mark) + " (refused: an alias bomb?)")
-                }
-            }
-            switch node {
-            case .scalar(let scalar):
-                return scalarValue(scalar, node: node)
-            case .sequence(let sequence):
-                var items: [JSON] = []
-                items.reserveCapacity(sequence.count)
-                for item in sequence { items.append(try convert(item)) }
-                return .array(items)
-            case .mapping(let mapping):
-                return .object(try mappingValue(mapping))
-            case .alias(let alias):
-                throw ValuesError.unreadable(file: source, reason: "unresolved alias *\(alias.anchor.rawValue)" + lineSuffix(node.mark))
-            }
-        }
-
-        mutating func mappingValue(_ mapping: Node.Mapping) throws -> [String: JSON] {
-            var object: [String: JSON] = [:]
-            var merged: [String: JSON] = [:]
-            for (keyNode, valueNode) in mapping {
-                guard case .scalar(let keyScalar) = keyNode else {
-                    throw ValuesError.unreadable(file: source, reason: "a mapping key is not a plain value" + lineSuffix(keyNode.mark))
-                }
-                if keyScalar.string == "<<", keyScalar.style == .plain || keyScalar.style == .any {
-                    // Merge key: the mapping (or list of mappings) supplies keys the mapping
-                    // does not set itself; earlier mappings in the list win.
-                    let sources: [Node]
-                    switch valueNode {
-                    case .mapping: sources = [valueNode]
-                    case .sequence(let seq): sources = Array(seq)
-                    default:
-                        throw ValuesError.unreadable(file: source, reason: "a merge key (<<) needs a mapping or a list of mappings" + lineSuffix(valueNode.mark))
-                    }
-                    for sourceNode in sources {
-                        guard case .object(let fields) = try convert(sourceNode) else {
-                            throw ValuesError.unreadable(file: source, reason: "a merge key (<<) needs a mapping or a list of mappings" + lineSuffix(sourceNode.mark))
-                        }
-                        for (k, v) in fields where merged[k] == nil { merged[k] = v }
-                    }
-                    continue
-                }
-                let key = keyScalar.string
-                if object[key] != nil {
-                    throw ValuesError.unreadable(file: source, reason: "duplicate key \"\(key)\"" + lineSuffix(keyNode.mark))
-                }
-                object[key] = try convert(valueNode)
-            }
-            for (k, v) in merged where object[k] == nil { object[k] = v }
-            return object
-        }
-
-        func scalarValue(_ scalar: Node.Scalar, node: Node) -> JSON {
+    /// Helm's (go-yaml's) typing: plain scalars by YAML 1.1 (`yes`/`on` booleans, `~` null,
+    /// ...), a scalar that does not construct as its tag says kept as its text, timestamps as
+    /// text; any scalar key as its text; alias expansion bounded by `maxAliasNodes`.
+    static let typeRules = YAMLTypeRules(
+        resolver: .default,
+        scalar: { scalar, tag in
+            let node = Node.scalar(scalar)
             let text = scalar.string
-            switch Tag.Name(rawValue: node.tag.rawValue) {
+            switch Tag.Name(rawValue: tag) {
             case .null:
                 return .null
             case .bool:
@@ -200,11 +129,23 @@ public enum ValuesYAML {
                 // str, timestamp, binary and custom tags: the text as written.
                 return .string(text)
             }
-        }
+        },
+        maxAliasValues: maxAliasNodes)
 
-        func lineSuffix(_ mark: Mark?) -> String {
-            guard let mark else { return "" }
-            return " (line \(mark.line), column \(mark.column))"
+    /// The conversion's refusal in this reader's words, with the line and column.
+    static func reason(_ error: YAMLStructureError) -> String {
+        let at = error.mark.map { " (line \($0.line), column \($0.column))" } ?? ""
+        switch error.problem {
+        case .tooManyAliasValues(let limit), .tooManyValues(let limit):
+            return "aliases expand to more than \(limit) values" + at + " (refused: an alias bomb?)"
+        case .mergeNeedsMappings:
+            return "a merge key (<<) needs a mapping or a list of mappings" + at
+        case .keyNotScalar:
+            return "a mapping key is not a plain value" + at
+        case .duplicateKey(let key):
+            return "duplicate key \"\(key)\"" + at
+        case .unresolvedAlias(let name):
+            return "unresolved alias *\(name)" + at
         }
     }
 }

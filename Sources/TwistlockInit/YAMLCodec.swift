@@ -1,4 +1,5 @@
 import Foundation
+import JobConfig
 import JSONModel
 import Yams
 
@@ -43,15 +44,20 @@ public enum YAMLCodec {
     /// are skipped. A syntax error or a duplicate key fails with its line and column.
     public static func decodeDocuments(_ text: String) throws -> [JSON] {
         var documents: [JSON] = []
-        var budget = maxNodes
+        // One converter for the stream: `maxNodes` bounds all its documents together.
+        var converter = YAMLToJSON(rules: typeRules)
         do {
-            let parser = try Parser(yaml: text, resolver: coreResolver, constructor: .default, encoding: .default)
-            while let node = try parser.nextRoot() {
-                if isEmptyDocument(node) { continue }
-                documents.append(try convert(node, budget: &budget))
+            let parser = try converter.parser(text)
+            try withExtendedLifetime(parser) {
+                while let node = try parser.nextRoot() {
+                    if isEmptyDocument(node) { continue }
+                    documents.append(try converter.convert(node))
+                }
             }
         } catch let error as YAMLCodecError {
             throw error
+        } catch let error as YAMLStructureError {
+            throw codecError(error)
         } catch let error as YamlError {
             throw codecError(error)
         }
@@ -176,72 +182,36 @@ public enum YAMLCodec {
         return (line, column)
     }
 
-    private static func where_(_ node: Node) -> (Int?, Int?) {
-        guard let mark = node.mark else { return (nil, nil) }
-        return (mark.line, mark.column)
-    }
-
-    private static func convert(_ node: Node, budget: inout Int) throws -> JSON {
-        budget -= 1
-        if budget < 0 {
-            let (line, column) = where_(node)
-            throw YAMLCodecError("document expands to more than \(maxNodes) values (alias expansion?)",
-                                 line: line, column: column)
-        }
-        switch node {
-        case let .scalar(scalar):
-            return try convertScalar(scalar)
-        case let .sequence(sequence):
-            var items: [JSON] = []
-            items.reserveCapacity(sequence.count)
-            for item in sequence {
-                items.append(try convert(item, budget: &budget))
-            }
-            return .array(items)
-        case let .mapping(mapping):
-            var object: [String: JSON] = [:]
-            var merged: [String: JSON] = [:]
-            for (key, value) in mapping {
-                if case .scalar = key, tagName(key) == Tag.Name.merge.rawValue {
-                    // `<<: *base` or `<<: [*a, *b]`: keys not set explicitly come from the
-                    // merged mappings, the first listed winning.
-                    let sources: [Node]
-                    if case let .sequence(seq) = value { sources = Array(seq) } else { sources = [value] }
-                    for source in sources {
-                        guard case .object(let fields) = try convert(source, budget: &budget) else {
-                            let (line, column) = where_(source)
-                            throw YAMLCodecError("merge key << expects a mapping or a list of mappings",
-                                                 line: line, column: column)
-                        }
-                        for (k, v) in fields where merged[k] == nil { merged[k] = v }
-                    }
-                    continue
-                }
-                let name = try keyString(key)
-                object[name] = try convert(value, budget: &budget)
-            }
-            for (k, v) in merged where object[k] == nil { object[k] = v }
-            return .object(object)
-        case let .alias(alias):
-            throw YAMLCodecError("unresolved alias *\(alias.anchor.rawValue)")
-        }
-    }
-
-    private static func keyString(_ key: Node) throws -> String {
-        switch key {
-        case let .scalar(scalar):
-            // JSON keys are strings: `1: x` and `true: x` become "1" and "true", as
-            // Kubernetes' YAML→JSON conversion does; a null key is refused.
-            if tagName(key) == Tag.Name.null.rawValue {
-                let (line, column) = where_(key)
-                throw YAMLCodecError("a mapping key is null", line: line, column: column)
+    /// Kubernetes' typing (sigs.k8s.io/yaml): plain scalars by the YAML 1.2 core schema, a
+    /// scalar that does not read as its tag says an error, any scalar key but a null one as its
+    /// text (`1: x` and `true: x` give "1" and "true"); at most `maxNodes` values per stream.
+    static let typeRules = YAMLTypeRules(
+        resolver: coreResolver,
+        scalar: { scalar, _ in try convertScalar(scalar) },
+        key: { scalar, tag in
+            if tag == Tag.Name.null.rawValue {
+                throw YAMLCodecError("a mapping key is null", line: scalar.mark?.line, column: scalar.mark?.column)
             }
             return scalar.string
-        default:
-            let (line, column) = where_(key)
-            throw YAMLCodecError("a mapping key is not a scalar (complex keys are not supported)",
-                                 line: line, column: column)
+        },
+        maxValues: maxNodes)
+
+    /// The conversion's refusal in this reader's words.
+    private static func codecError(_ error: YAMLStructureError) -> YAMLCodecError {
+        let message: String
+        switch error.problem {
+        case .tooManyValues(let limit), .tooManyAliasValues(let limit):
+            message = "document expands to more than \(limit) values (alias expansion?)"
+        case .mergeNeedsMappings:
+            message = "merge key << expects a mapping or a list of mappings"
+        case .keyNotScalar:
+            message = "a mapping key is not a scalar (complex keys are not supported)"
+        case .duplicateKey(let key):
+            message = "duplicate key \"\(key)\""
+        case .unresolvedAlias(let name):
+            return YAMLCodecError("unresolved alias *\(name)")
         }
+        return YAMLCodecError(message, line: error.mark?.line, column: error.mark?.column)
     }
 
     private static func convertScalar(_ scalar: Node.Scalar) throws -> JSON {

@@ -153,4 +153,28 @@ final class ValuesInputTests: XCTestCase {
         let error = loadError(["? [a, b]\n: 1\n"])
         XCTAssertTrue(error.contains("a mapping key is not a plain value"), error)
     }
+
+    /// Keys that the parser sees as different but that name the same JSON key once typed
+    /// (`1` and `"1"`, `true` and `"true"`), in a nested mapping and a list item too.
+    func testKeysEqualOnlyAfterTypingAreDuplicates() {
+        for (text, key) in [("1: x\n\"1\": y\n", "1"), ("a:\n  true: 1\n  'true': 2\n", "true"),
+                            ("l:\n  - 0x1: a\n    \"0x1\": b\n", "0x1")] {
+            XCTAssertThrowsError(try ValuesYAML.parse(text: text, source: "v.yaml"), text) { error in
+                XCTAssertTrue("\(error)".hasPrefix("v.yaml: duplicate key \"\(key)\" (line "), "\(error)")
+            }
+        }
+    }
+
+    /// Only a plain `<<` merges: quoted or tagged as a string it is an ordinary key.
+    func testOnlyAPlainMergeKeyMerges() throws {
+        let base = "b: &b {k: 1}\n"
+        XCTAssertEqual(try ValuesYAML.parse(text: base + "m:\n  <<: *b\n", source: "v")?["m"], .object(["k": .int(1)]))
+        XCTAssertEqual(try ValuesYAML.parse(text: base + "m:\n  \"<<\": *b\n", source: "v")?["m"],
+                       .object(["<<": .object(["k": .int(1)])]))
+        XCTAssertEqual(try ValuesYAML.parse(text: base + "m:\n  !!str <<: *b\n", source: "v")?["m"],
+                       .object(["<<": .object(["k": .int(1)])]))
+        XCTAssertThrowsError(try ValuesYAML.parse(text: "m:\n  <<: [1, 2]\n", source: "v")) { error in
+            XCTAssertTrue("\(error)".contains("a merge key (<<) needs a mapping or a list of mappings (line 2"), "\(error)")
+        }
+    }
 }

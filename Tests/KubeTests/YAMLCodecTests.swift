@@ -86,6 +86,33 @@ final class YAMLCodecTests: XCTestCase {
         }
     }
 
+    /// Keys that the parser sees as different but that name the same JSON key once typed, as
+    /// Kubernetes' reader refuses them (a later one used to replace the earlier silently).
+    func testKeysEqualOnlyAfterTypingAreDuplicates() {
+        for (text, key, line) in [("1: x\n\"1\": y\n", "1", 2), ("a:\n  true: 1\n  'true': 2\n", "true", 3),
+                                  ("---\nok: 1\n---\nl:\n  - 0x1: a\n    \"0x1\": b\n", "0x1", 6)] {
+            XCTAssertThrowsError(try YAMLCodec.decodeDocuments(text), text) { error in
+                guard let e = error as? YAMLCodecError else { return XCTFail("unexpected \(error)") }
+                XCTAssertEqual(e.message, "duplicate key \"\(key)\"")
+                XCTAssertEqual(e.line, line, text)
+            }
+        }
+    }
+
+    /// Only a plain `<<` merges: quoted or tagged as a string it is an ordinary key; a merge of
+    /// a scalar is refused with its place.
+    func testOnlyAPlainMergeKeyMerges() throws {
+        let base = "b: &b {k: 1}\n"
+        XCTAssertEqual(try YAMLCodec.decodeDocument(base + "m:\n  <<: *b\n")?["m"], .object(["k": .int(1)]))
+        XCTAssertEqual(try YAMLCodec.decodeDocument(base + "m:\n  \"<<\": *b\n")?["m"], .object(["<<": .object(["k": .int(1)])]))
+        XCTAssertEqual(try YAMLCodec.decodeDocument(base + "m:\n  !!str <<: *b\n")?["m"], .object(["<<": .object(["k": .int(1)])]))
+        XCTAssertThrowsError(try YAMLCodec.decodeDocuments("m:\n  <<: [1, 2]\n")) { error in
+            guard let e = error as? YAMLCodecError else { return XCTFail("unexpected \(error)") }
+            XCTAssertEqual(e.message, "merge key << expects a mapping or a list of mappings")
+            XCTAssertEqual(e.line, 2)
+        }
+    }
+
     func testMergeKeysAndAliases() throws {
         let docs = try YAMLCodec.decodeDocuments("""
         base: &base
