@@ -50,6 +50,9 @@ final class ConsoleCore: @unchecked Sendable {
     var seq = 0
     var faults = FaultState()
     var clockOffset: TimeInterval = 0
+    /// The console variants in force (never a default one).
+    var variants: Set<String> = []
+    let variantsError: Error?
     private var catalogText: String?
 
     init(options: SimulatorOptions) {
@@ -73,6 +76,12 @@ final class ConsoleCore: @unchecked Sendable {
         }
         state = loaded
         initialStateError = stateError
+        do {
+            variants = try ConsoleVariants.resolve(options.variants)
+            variantsError = nil
+        } catch {
+            variantsError = error
+        }
         faults.install(options.faults, now: Date())
     }
 

@@ -16,6 +16,8 @@ import NIOCore
 /// records each request with its conformance findings. Faults can be injected.
 ///
 /// Inspection endpoints (no authentication): `GET /sim/state` (`PUT` loads one),
+/// `GET|POST /sim/variants` (`{"variants": [names]}`: the console variants in force, and every
+/// known one under `available`),
 /// `GET|DELETE /sim/requests`, `GET|POST|DELETE /sim/faults`, `POST /sim/clock
 /// {"advanceSeconds": n}`, `POST /sim/restart {"downSeconds": n, "mode": "unavailable"|"refuse"}`.
 ///
@@ -55,6 +57,7 @@ public final class ConsoleSimulator: @unchecked Sendable {
     public func start() async throws -> URL {
         if let e = core.subsetError { throw e }
         if let e = core.initialStateError { throw e }
+        if let e = core.variantsError { throw e }
         if let running = baseURL { return running }
         _ = try tlsConfiguration()
         let plan = options.faults
@@ -288,6 +291,16 @@ public final class ConsoleSimulator: @unchecked Sendable {
         core.locked { core.clockOffset += seconds }
     }
 
+    /// The console variants in force (names; default variants are never listed).
+    public var variants: [String] { core.locked { core.variants.sorted() } }
+
+    /// Replaces the console variants in force (names of `ConsoleVariants.all`; an unknown name
+    /// or two answers to one question is an error and changes nothing).
+    public func setVariants(_ names: [String]) throws {
+        let set = try ConsoleVariants.resolve(names)
+        core.locked { core.variants = set }
+    }
+
     /// The compliance catalog this simulator serves.
     public var complianceCatalog: [ComplianceCheck] { core.catalog }
 
@@ -304,6 +317,10 @@ public final class ConsoleSimulator: @unchecked Sendable {
     func handle(_ req: APIRequest) async -> (Outcome, String?) {
         if req.path == "/sim" || req.path.hasPrefix("/sim/") {
             return (.respond(await handleSim(req)), nil)
+        }
+        if req.path == "/" && req.method.uppercased() == "GET" {
+            // The console's web page (the old init job waited for a 200 here), whatever the variant.
+            return (.respond(APIResponse(status: 200, body: .text(ConsoleSimulator.webPage, contentType: "text/html; charset=utf-8"))), nil)
         }
         let subpath = ConsoleRoutes.apiSubpath(req.path) ?? String(req.path.drop { $0 == "/" })
         let method = req.method.uppercased()
@@ -421,6 +438,14 @@ public final class ConsoleSimulator: @unchecked Sendable {
 
     // MARK: /sim
 
+    /// A minimal stand-in for the console's web page (`GET /`).
+    static let webPage = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Prisma Cloud Compute Console</title></head>\n<body><div id=\"app\">Prisma Cloud Compute Console (simulated)</div></body></html>\n"
+
+    /// `GET /sim/variants`: the variants in force and every known one.
+    var variantsJSON: JSON {
+        ["variants": .array(variants.map { .string($0) }), "available": .array(ConsoleVariants.all.map(\.json))]
+    }
+
     private func handleSim(_ req: APIRequest) async -> APIResponse {
         let method = req.method.uppercased()
         func parseBody() throws -> JSON {
@@ -464,6 +489,15 @@ public final class ConsoleSimulator: @unchecked Sendable {
             case ("DELETE", "/sim/faults"):
                 clearFaults()
                 return .okEmpty
+            case ("GET", "/sim/variants"):
+                return .ok(variantsJSON)
+            case ("POST", "/sim/variants"), ("PUT", "/sim/variants"):
+                let body = try parseBody()
+                guard let list = body["variants"]?.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+                    return .error(400, "expected {\"variants\": [names]}; known: \(ConsoleVariants.all.map(\.name).joined(separator: ", "))")
+                }
+                try setVariants(list.compactMap(\.stringValue))
+                return .ok(variantsJSON)
             case ("POST", "/sim/clock"):
                 let body = try parseBody()
                 guard let s = body["advanceSeconds"]?.doubleValue else { return .error(400, "advanceSeconds (number) required") }

@@ -26,6 +26,8 @@ public struct SimulatorOptions: Sendable {
     public var requestLogLimit = 100_000
     /// Request bodies larger than this are refused (413).
     public var maxRequestBodyBytes = 32 << 20
+    /// Console variants in force from the start (names of `ConsoleVariants.all`).
+    public var variants: [String] = []
 
     public init() {}
 
@@ -93,7 +95,8 @@ enum SecretMask {
             for (k, x) in o {
                 let lower = k.lowercased()
                 if lower.contains("password") || names.contains(lower) {
-                    out[k] = x.isNull ? .null : (x.objectValue != nil ? apply(x) : .string(mask))
+                    // A boolean is a setting (`strongPassword`), never a secret.
+                    out[k] = x.isNull || x.boolValue != nil ? x : (x.objectValue != nil ? apply(x) : .string(mask))
                 } else {
                     out[k] = apply(x)
                 }

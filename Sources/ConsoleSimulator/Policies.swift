@@ -55,12 +55,45 @@ extension ConsoleCore {
                 throw HandlerError.response(.error(400, "rule names must be unique: \(JSON.quote(name)) appears more than once"))
             }
         }
+        if variants.contains("strict-policy") { try validateStrictly(rules) }
         let parts = key.split(separator: "/").map(String.init)
         switch parts.first {
         case "compliance": try validateCompliance(rules, endpoint: parts[1])
         case "vulnerability": try validateThresholds(rules)
         case "runtime": try validateCustomRuleRefs(rules)
         default: break
+        }
+    }
+
+    /// The `strict-policy` variant: every rule applies to some collection, every effect
+    /// (`effect`, `…Effect`, at any depth) is a known one, every threshold value is in 0-10.
+    func validateStrictly(_ rules: [JSON]) throws {
+        let effects: Set<String> = ["", "allow", "deny", "block", "alert", "prevent", "disable"]
+        for rule in rules {
+            let name = JSON.quote(rule["name"]?.stringValue ?? "")
+            if (rule["collections"]?.arrayValue ?? []).isEmpty {
+                throw HandlerError.response(.error(400, "rule \(name): a rule must apply to at least one collection"))
+            }
+            func walk(_ v: JSON, _ path: String) throws {
+                switch v {
+                case .object(let o):
+                    for (k, x) in o {
+                        let sub = path.isEmpty ? k : path + "." + k
+                        if k == "effect" || k.hasSuffix("Effect"), let e = x.stringValue, !effects.contains(e) {
+                            throw HandlerError.response(.error(400, "rule \(name): invalid effect \(JSON.quote(e)) at \(sub)"))
+                        }
+                        if k == "alertThreshold" || k == "blockThreshold", let value = x["value"]?.doubleValue, !(0...10).contains(value) {
+                            throw HandlerError.response(.error(400, "rule \(name): \(sub) value \(value) is outside 0-10"))
+                        }
+                        try walk(x, sub)
+                    }
+                case .array(let a):
+                    for (i, x) in a.enumerated() { try walk(x, "\(path)[\(i)]") }
+                default:
+                    break
+                }
+            }
+            try walk(rule, "")
         }
     }
 

@@ -72,7 +72,11 @@ extension ConsoleCore {
                 findings = d.findings
                 body = d.value
             }
-            let response = try dispatch(key: key, method: method, id: id, body: body, user: username, findings: &findings)
+            var response = try dispatch(key: key, method: method, id: id, body: body, user: username, findings: &findings)
+            if method == "get", variants.contains("zero-filled"), response.status == 200,
+               let schema = op.response, case .json(let value) = response.body {
+                response.body = .json(ZeroFill(subset: subset).fill(value, schemaName: schema))
+            }
             return (response, username, findings)
         } catch let failure as DecodeFailure {
             return (.error(400, failure.message), username, failure.findings)
@@ -136,14 +140,23 @@ extension ConsoleCore {
         return .error(403, "user \(user["username"]?.stringValue ?? "") (role \(role)) is not allowed to \(method.uppercased()) \(key)")
     }
 
+    /// How long a new token lasts: the option, or with `session-timeout` the logon settings'
+    /// `sessionTimeoutSec` when it is positive.
+    var tokenLifetime: TimeInterval {
+        if variants.contains("session-timeout"), let s = state.settings["logon"]?["sessionTimeoutSec"]?.doubleValue, s > 0 {
+            return s
+        }
+        return options.tokenLifetime
+    }
+
     func issueToken(for username: String) -> String {
         let header = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let payload = Base64URL.encode(Array(JSON.object([
-            "sub": .string(username), "exp": .int(Int64(now.addingTimeInterval(options.tokenLifetime).timeIntervalSince1970)),
+            "sub": .string(username), "exp": .int(Int64(now.addingTimeInterval(tokenLifetime).timeIntervalSince1970)),
             "jti": .string(randomToken(bytes: 9)),
         ]).encoded().utf8))
         let token = "\(header).\(payload).\(randomToken(bytes: 32))"
-        tokens[token] = (username, now.addingTimeInterval(options.tokenLifetime))
+        tokens[token] = (username, now.addingTimeInterval(tokenLifetime))
         return token
     }
 
@@ -198,7 +211,10 @@ extension ConsoleCore {
         case ("get", "version"):
             return .ok(.string(options.version))
         case ("get", "settings/license"):
-            return .ok(state.license ?? ["customer_id": "", "type": "", "defenders": 0])
+            if let license = state.license { return .ok(license) }
+            if variants.contains("license-null") { return .ok(.null) }
+            if variants.contains("license-empty") { return .okEmpty }
+            return .ok(["customer_id": "", "type": "", "defenders": 0])
         case ("post", "settings/license"):
             guard let key = body?["key"]?.stringValue, !key.trimmingCharacters(in: .whitespaces).isEmpty else {
                 return .error(400, "missing license key")
@@ -234,6 +250,7 @@ extension ConsoleCore {
         case ("delete", "users/{id}"):
             return try deleteUser(id!)
         case ("get", "groups"):
+            if variants.contains("sso-groups-hidden") { return .ok(.array(state.groups.filter(ssoGroupListed))) }
             return .ok(.array(state.groups))
         case ("post", "groups"):
             return try createGroup(body!, user: user, stamp: stamp)
@@ -298,7 +315,9 @@ extension ConsoleCore {
 
     func validateRole(_ role: String?) throws {
         guard let role, !role.isEmpty else { throw HandlerError.response(.error(400, "missing role")) }
-        guard ConsoleRoutes.roles.contains(role) else { throw HandlerError.response(.error(400, "invalid role \(role)")) }
+        guard ConsoleRoutes.roles.contains(role) || variants.contains("lenient-roles") else {
+            throw HandlerError.response(.error(400, "invalid role \(role)"))
+        }
     }
 
     /// A create or update body as the console stores it: `authType` defaulted to basic,
@@ -315,7 +334,7 @@ extension ConsoleCore {
 
     func createUser(_ body: JSON, stamp: String) throws -> APIResponse {
         guard let name = body["username"]?.stringValue, !name.isEmpty else { return .error(400, "missing username") }
-        if state.userIndex(name) != nil { return .error(409, "user \(name) already exists") }
+        if state.userIndex(name) != nil { return .error(duplicateStatus, "user \(name) already exists") }
         try validateRole(body["role"]?.stringValue)
         let stored = storedUser(body, stamp: stamp)
         var user = stored.user
@@ -370,6 +389,22 @@ extension ConsoleCore {
 
     // MARK: Groups
 
+    /// The status of creating a user or group that exists (409, or a variant's).
+    var duplicateStatus: Int {
+        if variants.contains("duplicate-400") { return 400 }
+        if variants.contains("duplicate-500") { return 500 }
+        return 409
+    }
+
+    /// Whether `GET groups` lists a group under `sso-groups-hidden`: groups of local users
+    /// always, SAML groups once SAML is enabled, other SSO groups never (their settings are
+    /// not served).
+    func ssoGroupListed(_ g: JSON) -> Bool {
+        if g["samlGroup"]?.boolValue == true { return state.settings["saml"]?["enabled"]?.boolValue == true }
+        for flag in ["oidcGroup", "oauthGroup", "ldapGroup"] where g[flag]?.boolValue == true { return false }
+        return true
+    }
+
     static let groupFlags = ["ldapGroup", "samlGroup", "oauthGroup", "oidcGroup"]
 
     /// A group is of one kind: at most one of ldapGroup/samlGroup/oauthGroup/oidcGroup is
@@ -385,7 +420,7 @@ extension ConsoleCore {
     func createGroup(_ body: JSON, user: String?, stamp: String) throws -> APIResponse {
         guard let name = body["groupName"]?.stringValue, !name.isEmpty else { return .error(400, "missing group name") }
         if state.groups.contains(where: { $0["groupName"]?.stringValue == name || $0["_id"]?.stringValue == name }) {
-            return .error(409, "group \(name) already exists")
+            return .error(duplicateStatus, "group \(name) already exists")
         }
         try validateGroup(body)
         var g = body
@@ -399,8 +434,20 @@ extension ConsoleCore {
     }
 
     func updateGroup(_ id: String, _ body: JSON, user: String?, stamp: String) throws -> APIResponse {
-        guard let i = state.groupIndex(id: id) else { return .error(404, "group \(id) does not exist") }
+        guard let i = state.groupIndex(id: id) else {
+            if variants.contains("group-put-lastmodified") {
+                // "Creates or modifies": a PUT of a missing group creates it under that id.
+                var b = body
+                if b["groupName"] == nil { b["groupName"] = .string(id) }
+                return try createGroup(b, user: user, stamp: stamp)
+            }
+            return .error(404, "group \(id) does not exist")
+        }
         let name = body["groupName"]?.stringValue ?? id
+        if variants.contains("group-put-lastmodified"),
+           body["lastModified"]?.stringValue != state.groups[i]["lastModified"]?.stringValue {
+            return .error(400, "group \(name) already exists")
+        }
         if name != id, state.groups.contains(where: { $0["groupName"]?.stringValue == name }) {
             return .error(409, "group \(name) already exists")
         }

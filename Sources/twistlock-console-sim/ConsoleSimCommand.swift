@@ -14,9 +14,11 @@ struct ConsoleSim: AsyncParsableCommand {
         abstract: "A simulated Prisma Cloud Compute console (34.04) on loopback.",
         discussion: """
         `serve` (the default) prints the base URL (http://127.0.0.1:PORT) as its first line, then \
-        serves until interrupted. Inspection: GET /sim/state, GET /sim/requests, POST /sim/faults.
+        serves until interrupted. Inspection: GET /sim/state, GET /sim/requests, POST /sim/faults, \
+        GET|POST /sim/variants. `variants` lists the console variants (answers to open questions \
+        about the real console) that --variant switches on.
         """,
-        subcommands: [Serve.self, LicenseKey.self],
+        subcommands: [Serve.self, LicenseKey.self, Variants.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -63,6 +65,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The version GET /api/v1/version reports.")
     var consoleVersion = "34.04.145"
 
+    @Option(name: .customLong("variant"), help: "Switch on a console variant (see `twistlock-console-sim variants`); repeatable.")
+    var variants: [String] = []
+
+    @Option(help: "Console variants from a file: names one per line or separated by commas, # comments.")
+    var variantsFrom: String?
+
     func run() async throws {
         var options = SimulatorOptions()
         options.host = host
@@ -94,11 +102,22 @@ struct Serve: AsyncParsableCommand {
         }
         if let seed { plan.seed = seed }
         options.faults = plan
+        var names = variants
+        if let variantsFrom {
+            names += ConsoleVariants.names(fromText: try String(contentsOfFile: variantsFrom, encoding: .utf8))
+        }
+        do {
+            _ = try ConsoleVariants.resolve(names)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        options.variants = names
 
         let sim = ConsoleSimulator(options: options)
         let url = try await sim.start()
         print(url.absoluteString)
-        print("twistlock-console-sim \(options.version): catalog \(sim.complianceCatalog.count) checks; inspect \(url.absoluteString)/sim/state, /sim/requests; faults via POST /sim/faults")
+        let inForce = sim.variants.isEmpty ? "" : "; variants \(sim.variants.joined(separator: ", "))"
+        print("twistlock-console-sim \(options.version): catalog \(sim.complianceCatalog.count) checks\(inForce); inspect \(url.absoluteString)/sim/state, /sim/requests; faults via POST /sim/faults")
         fflush(stdout)
         await waitForSignal()
         await sim.stop()
@@ -176,5 +195,23 @@ struct LicenseKey: ParsableCommand {
             throw ValidationError("--type must be one of \(SimulatorLicense.tiers.joined(separator: ", "))")
         }
         print(SimulatorLicense.makeKey(customer: customer, expires: date, tier: type, defenders: defenders))
+    }
+}
+
+struct Variants: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "variants",
+        abstract: "List the console variants: each open question about the real console, its default answer and the alternatives, with their evidence."
+    )
+
+    @Flag(help: "Print the registry as JSON.")
+    var json = false
+
+    func run() throws {
+        if json {
+            print(JSON.array(ConsoleVariants.all.map(\.json)).encoded(pretty: true))
+        } else {
+            print(ConsoleVariants.listing())
+        }
     }
 }
