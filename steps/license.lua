@@ -14,9 +14,16 @@ if key ~= nil and key ~= "" then
   log.info("installed the license key from console.license")
 end
 
-local lic = answers.get_object("settings/license")
+-- A console without a license answers null, an empty body or an object without dates (Go's
+-- zero time, 0001-01-01T00:00:00Z, when it marshals every field): all mean "none installed".
+local answer = console.get("settings/license")
+local lic = answers.expect(answer, "object", answers.endpoint("GET", "settings/license"), { null_is_empty = true })
 local expiry = lic.expiration_date
-if expiry == nil or expiry == json.null or expiry == "" then
+if dates.is_zero(expiry) then
+  if key ~= nil and key ~= "" then
+    error(string.format("the console accepted the key of console.license (POST settings/license) but GET settings/license "
+      .. "then answered %s: the license was not installed", answers.describe(answer)), 0)
+  end
   job.stop("no license is installed on the console: set console.license, or install one in the console, and run again")
 end
 

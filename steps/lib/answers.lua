@@ -34,6 +34,16 @@ function M.shape(v)
   return "a " .. t
 end
 
+--- A short rendering of an answer for messages: `null`, `{}`, or its JSON cut at 120 characters.
+function M.describe(v)
+  if is_null(v) then return "null" end
+  if type(v) == "table" and next(v) == nil then return json.is_array(v) and "[]" or "{}" end
+  local ok, text = pcall(json.encode, v)
+  if not ok then return M.shape(v) end
+  if #text > 120 then text = text:sub(1, 117) .. "..." end
+  return text
+end
+
 --- "GET /api/v1/<path>", as the host names requests (a path starting with "/" is kept).
 function M.endpoint(method, path)
   if string.sub(path, 1, 1) == "/" then return method .. " " .. path end

@@ -33,6 +33,13 @@ function M.parse_rfc3339(text)
   return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
 end
 
+--- Whether a date field holds no date: nil, null, "", or Go's zero time (a Go server marshals
+--- an unset time.Time as "0001-01-01T00:00:00Z").
+function M.is_zero(text)
+  if text == nil or (json ~= nil and rawequal(text, json.null)) or text == "" then return true end
+  return type(text) == "string" and text:match("^0001%-01%-01[Tt ]00:00:00") ~= nil
+end
+
 --- The current Unix time (UTC).
 function M.now()
   return os.time()

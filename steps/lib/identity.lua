@@ -348,6 +348,25 @@ function M.password_accepted(username, password)
   return nil, res.status
 end
 
+--- Whether an error from a create says the object exists: consoles answer that with 409, 400
+--- or 500 (the status is not documented; the text "... already exists" is).
+function M.is_already_exists(err)
+  local text = tostring(err)
+  return string.find(text, ": 4%d%d [^:]*: .*already exists") ~= nil
+    or string.find(text, ": 5%d%d [^:]*: .*already exists") ~= nil
+end
+
+--- Creates an object with `console.post(path, body, opts)`. Returns the write's result, or
+--- false (and the console's message) when the console answers that it already exists (an
+--- object GET did not list: an SSO group hidden until its auth type is configured, or one
+--- made meanwhile). Any other refusal is raised as usual.
+function M.create(path, body, opts)
+  local ok, res = pcall(console.post, path, body, opts)
+  if ok then return res end
+  if M.is_already_exists(res) then return false, tostring(res) end
+  error(res, 0)
+end
+
 --- Runs `handle(spec)` for every spec, each under pcall so that one failing item does not stop
 --- the others; then fails naming every item that failed. A failure of an item whose role is not
 --- built in says so (consoles have custom roles; a 400 may mean the role does not exist there).
