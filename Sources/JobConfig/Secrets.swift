@@ -43,7 +43,7 @@ public enum SecretsDirectory {
             throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(ValuesYAML.describe(error)))")
         }
         if data.count > maxBytes {
-            throw ValuesError.secret(name: name, reason: "is larger than 1 MiB")
+            throw ValuesError.secret(name: name, reason: "is larger than \(ByteSize.text(maxBytes))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ValuesError.secret(name: name, reason: "is not UTF-8 text")

@@ -33,7 +33,7 @@ public enum ValuesYAML {
             throw ValuesError.unreadable(file: name, reason: "cannot be read (\(describe(error)))")
         }
         if data.count > maxBytes {
-            throw ValuesError.unreadable(file: name, reason: "is larger than 4 MiB")
+            throw ValuesError.unreadable(file: name, reason: "is larger than \(ByteSize.text(maxBytes))")
         }
         return try parse(data: data, source: name)
     }
@@ -50,7 +50,7 @@ public enum ValuesYAML {
     /// Parses YAML text. `source` names it in errors.
     public static func parse(text: String, source: String) throws -> JSON? {
         if text.utf8.count > maxBytes {
-            throw ValuesError.unreadable(file: source, reason: "is larger than 4 MiB")
+            throw ValuesError.unreadable(file: source, reason: "is larger than \(ByteSize.text(maxBytes))")
         }
         do {
             var converter = YAMLToJSON(rules: typeRules)

@@ -142,7 +142,7 @@ public final class LuaVM: @unchecked Sendable {
     public func ensureRoom(toDecode byteCount: Int, what: String) throws {
         let remaining = memoryRemaining
         if byteCount / 2 > remaining {
-            throw LuaMemoryCeiling(detail: "\(what): a text of \(LuaVM.describeBytes(byteCount)) cannot be decoded in the \(LuaVM.describeBytes(remaining)) left")
+            throw LuaMemoryCeiling(detail: "\(what): a text of \(ByteSize.text(byteCount)) cannot be decoded in the \(ByteSize.text(remaining)) left")
         }
     }
 
@@ -450,12 +450,6 @@ public final class LuaVM: @unchecked Sendable {
         return 1
     }
 
-    static func describeBytes(_ n: Int) -> String {
-        if n >= 1 << 20, n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
-        if n >= 1 << 10, n % (1 << 10) == 0 { return "\(n >> 10) KiB" }
-        return "\(n) bytes"
-    }
-
     /// The LuaError for the failure whose error value is on top of the stack.
     private func errorFromStack(status: Int32) -> LuaError {
         let raw: String
@@ -490,7 +484,7 @@ public final class LuaVM: @unchecked Sendable {
             // A host function's refusal says what did not fit.
             let detail = (host?.error as? LuaMemoryCeiling).map { "not enough memory: " + $0.detail } ?? "not enough memory"
             return LuaError(kind: .memoryLimit,
-                            message: "Lua memory limit of \(LuaVM.describeBytes(limits.memoryBytes)) exceeded (\(detail))",
+                            message: "Lua memory limit of \(ByteSize.text(limits.memoryBytes)) exceeded (\(detail))",
                             file: file, line: line, traceback: traceback)
         }
         if status == LUA_ERRSYNTAX {

@@ -98,15 +98,8 @@ public enum ConsoleError: Error, CustomStringConvertible {
         case .interrupted(let m, let p): return "\(m) \(p): interrupted"
         case .invalidURL(let u): return "invalid console URL \(u)"
         case .responseTooLarge(let m, let p, let limit):
-            return "\(m) \(p): the console's answer is larger than \(ConsoleError.size(limit)); refused"
+            return "\(m) \(p): the console's answer is larger than \(ByteSize.text(limit)); refused"
         }
-    }
-
-    /// `32 MiB`, `1 KiB`, `1000 bytes`.
-    static func size(_ bytes: Int) -> String {
-        if bytes >= 1 << 20, bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
-        if bytes >= 1 << 10, bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
-        return bytes == 1 ? "1 byte" : "\(bytes) bytes"
     }
 }
 

@@ -388,3 +388,19 @@ enum RandomJSON {
         return .object(object)
     }
 }
+
+final class ByteSizeTests: XCTestCase {
+    /// One formatter for every size limit in a message: a binary unit only when the count is a
+    /// whole number of it, so the limit reads back exactly.
+    func testWholeUnitsOnly() {
+        XCTAssertEqual(ByteSize.text(32 << 20), "32 MiB")
+        XCTAssertEqual(ByteSize.text(4 << 10), "4 KiB")
+        XCTAssertEqual(ByteSize.text(1 << 20), "1 MiB")
+        XCTAssertEqual(ByteSize.text((1 << 20) + 1), "1048577 bytes")
+        XCTAssertEqual(ByteSize.text(3 << 19), "1536 KiB")
+        XCTAssertEqual(ByteSize.text(1536), "1536 bytes")
+        XCTAssertEqual(ByteSize.text(1000), "1000 bytes")
+        XCTAssertEqual(ByteSize.text(1), "1 byte")
+        XCTAssertEqual(ByteSize.text(0), "0 bytes")
+    }
+}

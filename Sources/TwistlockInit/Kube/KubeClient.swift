@@ -419,7 +419,7 @@ public final class KubeClient: @unchecked Sendable {
             } catch let error as HTTPFetch.TooLarge {
                 // The same answer would come back: never retried.
                 throw KubeError(operation: operation, object: object, reason: .invalid(
-                    "\(method) \(path): the API server's answer is larger than \(ConsoleError.size(error.limit)); refused"))
+                    "\(method) \(path): the API server's answer is larger than \(ByteSize.text(error.limit)); refused"))
             } catch {
                 outcome = .failure(error)
             }
