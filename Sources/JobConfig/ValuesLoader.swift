@@ -12,26 +12,45 @@ import JSONModel
 /// 5. list item defaults (`authType` of users and groups) where missing or empty;
 /// 6. validation: every problem at once (`ValuesError.invalid`), warnings kept in
 ///    `Values.warnings`.
+///
+/// Keys nobody reads (`UnknownKeys`) are found in each file and each `--set` on its own, so
+/// each is named with its source; they are warnings, or problems with `strict`.
 public enum ValuesLoader {
-    public static func load(files: [URL], sets: [String], secretsDir: URL?) throws -> Values {
+    public static func load(files: [URL], sets: [String], secretsDir: URL?, strict: Bool = false) throws -> Values {
         var user: JSON = .object([:])
+        var unknown: [ValuesProblem] = []
         for file in files {
             guard let document = try ValuesYAML.read(file: file) else { continue }
             guard case .object = document else {
                 throw ValuesError.unreadable(file: file.path, reason: "the top level is not a mapping (key: value)")
             }
+            unknown += UnknownKeys.find(in: document, source: file.path)
             user = mergeUser(user, document)
         }
         var setProblems: [ValuesProblem] = []
         for argument in sets {
             do {
-                user = SetArguments.apply(try SetArguments.parse(argument), to: user)
+                let parsed = try SetArguments.parse(argument)
+                user = SetArguments.apply(parsed, to: user)
+                unknown += UnknownKeys.find(in: SetArguments.apply(parsed, to: .object([:])),
+                                            source: "--set " + parsed.map { ValuePath.string($0.path) + "=…" }.joined(separator: ","))
             } catch let error as SetArguments.SyntaxError {
                 setProblems.append(ValuesProblem(key: "--set \(error.argument)", message: error.message))
             }
         }
         if !setProblems.isEmpty { throw ValuesError.invalid(setProblems) }
-        return try complete(user: user, secretsDir: secretsDir)
+        if strict && !unknown.isEmpty {
+            let strictUnknown = unknown.map { ValuesProblem(key: $0.key, message: $0.message + " (an error under --strict)") }
+            do {
+                _ = try complete(user: user, secretsDir: secretsDir)
+            } catch ValuesError.invalid(let problems) {
+                throw ValuesError.invalid(strictUnknown + problems)
+            }
+            throw ValuesError.invalid(strictUnknown)
+        }
+        let values = try complete(user: user, secretsDir: secretsDir)
+        return Values(root: values.root, secrets: values.secrets, warnings: unknown + values.warnings,
+                      secretsDir: values.secretsDir)
     }
 
     /// Steps 1 and 4–6 for values already merged (tests, tools).

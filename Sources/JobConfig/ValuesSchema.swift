@@ -15,6 +15,10 @@ indirect enum SchemaType {
     case record([SchemaField])
     /// A map with free keys whose values have the given kind (`nil`: anything).
     case map(SchemaType?)
+    /// Any value, unchecked (keys of the Big Bang console chart the job does not read).
+    case any
+    /// Any of these kinds (`defender.nodeSelector`: a string or a map).
+    case union([SchemaType])
 
     static let string = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes)
     static let longString = SchemaType.string(maxBytes: ValuesSchema.maxLongStringBytes)
@@ -31,6 +35,8 @@ indirect enum SchemaType {
         case .list(let item): return "a list (of \(item.plural))"
         case .record: return "a map"
         case .map(let value): return value.map { "a map (of \($0.plural))" } ?? "a map"
+        case .any: return "any value"
+        case .union(let types): return types.map(\.expectation).joined(separator: " or ")
         }
     }
 
@@ -41,6 +47,7 @@ indirect enum SchemaType {
         case .int: return "integers"
         case .list: return "lists"
         case .record, .map: return "maps"
+        case .any, .union: return "values"
         }
     }
 
@@ -52,8 +59,20 @@ indirect enum SchemaType {
         case .int: return "int"
         case .list(let item): return "list of \(item.docName)"
         case .record, .map: return "map"
+        case .any: return "any"
+        case .union(let types): return types.map(\.docName).joined(separator: " or ")
         }
     }
+}
+
+/// Who reads a key of the values file.
+enum SchemaReader: Equatable {
+    /// The job (the binary): type-checked, defaulted, documented in docs/values.md.
+    case job
+    /// Only the chart (templates): checked by values.schema.json; known to the job, not read.
+    case chart
+    /// The Big Bang console chart that shares the values file: known, not read, not checked.
+    case package
 }
 
 struct SchemaField {
@@ -64,20 +83,44 @@ struct SchemaField {
     let defaultValue: JSON?
     /// Masked and fillable from the secrets directory.
     let secret: Bool
+    let reader: SchemaReader
+    /// A list item field that must be given (values.schema.json's `required`).
+    let required: Bool
+    /// More JSON Schema keywords for this key in values.schema.json (patterns, minimums the
+    /// chart checks); `items` merges into the schema of a list's items.
+    let jsonSchema: [String: JSON]
 
-    init(_ name: String, _ type: SchemaType, _ defaultValue: JSON? = nil, secret: Bool = false) {
+    init(_ name: String, _ type: SchemaType, _ defaultValue: JSON? = nil, secret: Bool = false,
+         reader: SchemaReader = .job, required: Bool = false, jsonSchema: [String: JSON] = [:]) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
         self.secret = secret
+        self.reader = reader
+        self.required = required
+        self.jsonSchema = jsonSchema
     }
+
+    /// A key only the chart reads.
+    static func chart(_ name: String, _ type: SchemaType, required: Bool = false,
+                      jsonSchema: [String: JSON] = [:]) -> SchemaField {
+        SchemaField(name, type, reader: .chart, required: required, jsonSchema: jsonSchema)
+    }
+
+    /// A key of the Big Bang console chart (known, not read by the job).
+    static func package(_ name: String, _ type: SchemaType = .any) -> SchemaField {
+        SchemaField(name, type, reader: .package)
+    }
+
+    /// The name `*`: the kind of every key of a record not named by another field.
+    static let otherKeys = "*"
 
     /// The default of this field: its own, or for a record the map of its fields' defaults.
     var effectiveDefault: JSON? {
         if let defaultValue { return defaultValue }
         if case .record(let fields) = type {
             var object: [String: JSON] = [:]
-            for field in fields {
+            for field in fields where field.reader == .job && field.name != SchemaField.otherKeys {
                 if let value = field.effectiveDefault { object[field.name] = value }
             }
             return .object(object)
@@ -107,29 +150,79 @@ enum ValuesSchema {
     static let groupAuthTypeDefault = "oidcGroup"
 
     static let userFields: [SchemaField] = [
-        SchemaField("username", .string),
+        SchemaField("username", .string, required: true),
         SchemaField("password", .string, secret: true),
-        SchemaField("role", .oneOf(roles, closed: false)),
+        SchemaField("role", .oneOf(roles, closed: false), required: true),
         SchemaField("authType", .oneOf(userAuthTypes, closed: true)),
     ]
 
     static let groupFields: [SchemaField] = [
-        SchemaField("group", .string),
-        SchemaField("role", .oneOf(roles, closed: false)),
+        SchemaField("group", .string, required: true),
+        SchemaField("role", .oneOf(roles, closed: false), required: true),
         SchemaField("authType", .oneOf(groupAuthTypes, closed: true)),
     ]
 
+    // JSON Schema patterns the chart checks (Kubernetes names).
+    static let dnsLabelPattern = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"
+    static let objectNameSchema: [String: JSON] = [
+        "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "maxLength": 253]
+    static let port = SchemaType.int(min: 1, max: 65535)
+    static let unbounded = Int64.max
+    static let stringMap = SchemaType.map(.string)
+    static let freeList = SchemaType.list(.map(nil))
+
+    /// Every key of the values file: the job's (type, default), the chart's own and the Big Bang
+    /// console chart's (known, not read: bigbang-values-keys.txt). A key of none of them is
+    /// reported (`UnknownKeys`); values.schema.json, docs/values.md's tables and
+    /// steps/types/values.lua come from this list (`SchemaExport`, checked by SchemaSyncTests).
     static let fields: [SchemaField] = [
+        .chart("nameOverride", .string),
+        .chart("fullnameOverride", .string),
+        .chart("global", .map(nil)),
         SchemaField("domain", .string, ""),
         SchemaField("openshift", .bool, false),
         SchemaField("imagePullSecretName", .string, ""),
+        .chart("imagePullSecrets", .list(.record([.chart("name", .string, required: true)]))),
         SchemaField("istio", .record([
             SchemaField("enabled", .bool, false),
+            .chart("istiodNamespace", .string, jsonSchema: ["minLength": 1]),
+            .package("mtls", .record([.package("mode")])),
+            .package("sidecar", .record([.package("enabled"), .package("outboundTrafficPolicyMode")])),
+            .package("authorizationPolicies", .record([
+                .package("enabled"), .package("generateFromNetpol"), .package("custom"),
+                .package("additionalPolicies", .map(nil)),
+            ])),
+            .package("serviceEntries", .record([.package("custom")])),
+            .package("tempo", .record([.package("enabled"), .package("namespaces"), .package("principals")])),
+            // Earlier versions of the Big Bang package.
+            .package("hardened", .map(nil)),
+            .package("console", .map(nil)),
         ])),
+        .package("routes", .record([
+            .package("inbound", .map(nil)),
+            .package("outbound", .map(nil)),
+        ])),
+        .package("networkPolicies", .record([
+            .chart("enabled", .bool),
+            .chart("controlPlaneCidr", .string, jsonSchema: ["pattern": "^[0-9a-fA-F:.]+/[0-9]{1,3}$"]),
+            .chart("controlPlanePorts", .list(port), jsonSchema: ["minItems": 1]),
+            .chart("consolePodLabels", stringMap, jsonSchema: ["minProperties": 1]),
+            .chart("additionalEgress", freeList),
+            .package("nodeCidr"),
+            .package("ingress", .map(nil)),
+            .package("egress", .map(nil)),
+            .package("additionalPolicies"),
+            .package("ingressLabels", .map(nil)),   // earlier versions of the package
+        ])),
+        .package("selinuxLabel"),
+        .package("systemd", .record([.package("enabled")])),
         SchemaField("console", .record([
             SchemaField("credentials", .record([
                 SchemaField("username", .string, "", secret: true),
                 SchemaField("password", .string, "", secret: true),
+                .chart("existingSecret", .string),
+                .chart("usernameKey", .string, jsonSchema: ["minLength": 1]),
+                .chart("passwordKey", .string, jsonSchema: ["minLength": 1]),
             ])),
             SchemaField("license", .string, "", secret: true),
             SchemaField("externalHost", .string, ""),
@@ -162,6 +255,26 @@ enum ValuesSchema {
                 SchemaField("name", .string, "BigBang-Trusted"),
                 SchemaField("defaultEffect", .oneOf(trustEffects, closed: true), "alert"),
             ])),
+            .chart("ports", .record([
+                .chart("managementHttp", port),
+                .chart("managementHttps", port),
+                .chart("communication", port),
+            ])),
+            .chart("service", .record([
+                .chart("name", .string, jsonSchema: objectNameSchema),
+                .chart("namespace", .string, jsonSchema: ["pattern": .string(dnsLabelPattern)]),
+                .chart("scheme", .oneOf(["http", "https"], closed: true)),
+                .chart("ca", .longString),
+                .chart("url", .string, jsonSchema: ["pattern": "^(https?://.+)?$"]),
+            ])),
+            .package("dataRecovery"),
+            .package("image", .record([.package("repository"), .package("tag"), .package("imagePullPolicy")])),
+            .package("securityContext", .map(nil)),
+            .package("persistence", .record([.package("size"), .package("accessMode")])),
+            .package("syslogAuditIntegration", .record([.package("enabled")])),
+            .package("disableCgroupLimits"),
+            .package("runAsRoot"),
+            .package("volumeUpgrade"),
         ])),
         SchemaField("sso", .record([
             SchemaField("enabled", .bool, false),
@@ -202,15 +315,21 @@ enum ValuesSchema {
             SchemaField("resources", .map(nil), .object([:])),
             SchemaField("priorityClassName", .string, ""),
             SchemaField("waitForRollout", .bool, true),
-            SchemaField("namespace", .string, "twistlock"),
+            SchemaField("namespace", .string, "twistlock", jsonSchema: ["pattern": .string(dnsLabelPattern)]),
             SchemaField("consoleAddress", .string, "twistlock-console"),
-            SchemaField("podLabels", .map(.string), .object([:])),
+            SchemaField("podLabels", stringMap, .object([:])),
             SchemaField("rolloutTimeoutSeconds", .timeoutSeconds, 600),
+            .package("collect_pod_labels"),
+            .package("collect_pod_resource_labels"),
+            .package("certCn"),
+            .package("dockerListenerType"),
         ])),
         SchemaField("monitoring", .record([
             SchemaField("enabled", .bool, false),
             SchemaField("username", .string, "twistlock-metrics"),
             SchemaField("password", .string, "", secret: true),
+            .chart("existingSecret", .string),
+            .package("serviceMonitor", .record([.package("scheme"), .package("tlsConfig", .map(nil))])),
         ])),
         SchemaField("policies", .record([
             SchemaField("enabled", .bool, true),
@@ -231,14 +350,56 @@ enum ValuesSchema {
         SchemaField("init", .record([
             SchemaField("enabled", .bool, true),
             SchemaField("image", .record([
-                SchemaField("repository", .string, "twistlock-init"),
+                SchemaField("repository", .string, "twistlock-init", jsonSchema: ["minLength": 1]),
                 SchemaField("tag", .string, ""),
                 SchemaField("imagePullPolicy", .oneOf(pullPolicies, closed: true), "IfNotPresent"),
             ])),
             SchemaField("resources", .map(nil), .object([:])),
             SchemaField("waitTimeoutSeconds", .timeoutSeconds, 600),
+            .chart("activeDeadlineSeconds", .int(min: 1, max: unbounded)),
+            .chart("backoffLimit", .int(min: 0, max: 20)),
+            .chart("ttlSecondsAfterFinished", .int(min: 0, max: unbounded)),
+            .chart("logFormat", .oneOf(["text", "json"], closed: true)),
+            .chart("strict", .bool),
+            .chart("extraSteps", .list(.record([
+                .chart("name", .string, required: true, jsonSchema: ["pattern": "^[a-z0-9][-a-z0-9]{0,62}$"]),
+                .chart("script", .longString, required: true),
+                .chart("description", .string),
+                .chart("when", .union([.string, .map(nil)])),
+                .chart("before", .string, jsonSchema: ["minLength": 1]),
+                .chart("after", .string, jsonSchema: ["minLength": 1]),
+            ])), jsonSchema: ["items": ["not": ["required": ["before", "after"]]]]),
+            .chart("existingSecrets", .list(.record([
+                .chart("name", .string, required: true, jsonSchema: objectNameSchema),
+                .chart("items", .list(.record([
+                    .chart("key", .string, required: true, jsonSchema: ["pattern": "^[-._a-zA-Z0-9]+$"]),
+                    .chart("path", .string, required: true, jsonSchema: ["pattern": .string(secretFilePattern)]),
+                ])), required: true, jsonSchema: ["minItems": 1]),
+            ]))),
+            .chart("podAnnotations", stringMap),
+            .chart("podLabels", stringMap),
+            .chart("nodeSelector", stringMap),
+            .chart("tolerations", freeList),
+            .chart("affinity", .map(nil)),
+            .chart("runAsUser", .int(min: 1, max: unbounded)),
+            .chart("rbac", .record([
+                .chart("defenderObjects", .record(["daemonSet", "secret", "serviceAccount", "service", "clusterRole",
+                                                   "clusterRoleBinding"].map { .chart($0, .string, jsonSchema: objectNameSchema) })),
+                .chart("clusterRules", freeList),
+            ])),
         ])),
+        .chart("nodeSelector", stringMap),
+        .chart("tolerations", freeList),
+        .chart("affinity", .map(nil)),
+        .package("podLabels", .map(nil)),
+        .package("annotations", .map(nil)),
+        .package("resources", .map(nil)),
+        .package("bbtests", .record([.package("enabled"), .package("scripts", .map(nil)), .package("cypress", .map(nil))])),
+        .package("waitJob", .record([.package("enabled"), .package("permissions", .map(nil))])),
     ]
+
+    /// The secret files an existing Secret may provide (`init.existingSecrets[].items[].path`).
+    static let secretFilePattern = "^(console\\.credentials\\.(username|password)|console\\.license|defender\\.proxy\\.password|console\\.additionalUsers\\.[-_.a-zA-Z0-9]+\\.password)$"
 
     static let root = SchemaType.record(fields)
 
@@ -255,12 +416,17 @@ enum ValuesSchema {
         "monitoring.password",
     ]
 
-    /// Every known key path with its field (records expanded; list items as `key[]`), in
-    /// schema order.
+    /// Every key path the job reads with its field (records expanded; list items as `key[]`),
+    /// in schema order.
     static var allKeys: [(path: String, field: SchemaField)] {
+        allKnownKeys.filter { $0.field.reader == .job }
+    }
+
+    /// Every known key path (the job's, the chart's, the Big Bang package's).
+    static var allKnownKeys: [(path: String, field: SchemaField)] {
         var out: [(String, SchemaField)] = []
         func walk(_ fields: [SchemaField], _ base: String) {
-            for field in fields {
+            for field in fields where field.name != SchemaField.otherKeys {
                 let path = ValuePath.join(base, field.name)
                 out.append((path, field))
                 switch field.type {

@@ -114,6 +114,14 @@ struct ValuesValidator {
                     checkStrings(object[key]!, childPath)
                 }
             }
+        case .any:
+            return
+        case .union(let types):
+            // The first kind the value has decides (a string or a map: nodeSelector).
+            for candidate in types where Self.kindMatches(value, candidate) {
+                return check(value, candidate, path: path, secret: secret)
+            }
+            mismatch(value, type, path, secret)
         case .record(let fields):
             guard case .object(let object) = value else { return mismatch(value, type, path, secret) }
             var known: [String: SchemaField] = [:]
@@ -121,13 +129,29 @@ struct ValuesValidator {
             for key in object.keys.sorted() {
                 let childPath = ValuePath.join(path, key)
                 let child = object[key]!
-                if let field = known[key] {
-                    if case .null = child { continue }   // null: unset
+                // Unknown keys are reported per file by UnknownKeys, before the merge.
+                guard let field = known[key] ?? known[SchemaField.otherKeys] else { continue }
+                if case .null = child { continue }   // null: unset
+                if field.reader == .job {
                     check(child, field.type, path: childPath, secret: field.secret)
-                } else if let near = fields.first(where: { $0.name.lowercased() == key.lowercased() }) {
-                    warning(childPath, "unknown key; did you mean \(ValuePath.join(path, near.name))? (the job ignores \(key))")
+                } else if case .record = field.type, case .object = child {
+                    // A key the job does not read may hold keys it does (routes…hosts).
+                    check(child, field.type, path: childPath, secret: field.secret)
                 }
             }
+        }
+    }
+
+    /// Whether a value has the JSON kind a type expects (not its contents).
+    static func kindMatches(_ value: JSON, _ type: SchemaType) -> Bool {
+        switch (type, value) {
+        case (.bool, .bool), (.string, .string), (.oneOf, .string), (.int, .int), (.list, .array),
+             (.record, .object), (.map, .object), (.any, _):
+            return true
+        case (.union(let types), _):
+            return types.contains { kindMatches(value, $0) }
+        default:
+            return false
         }
     }
 

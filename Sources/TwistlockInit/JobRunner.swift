@@ -27,6 +27,8 @@ public struct JobOptions: Sendable {
     public var istio = IstioSidecar.Endpoints()
     /// Only these steps (by name) when non-empty.
     public var only: [String] = []
+    /// Not these steps (by name).
+    public var skip: [String] = []
 
     public init() {}
 }
@@ -116,12 +118,35 @@ public final class JobRunner: @unchecked Sendable {
 
     /// Loads and validates values and the manifest; used by `list`, `run` and `plan`.
     public static func prepare(_ options: JobOptions, redactor: Redactor) throws -> (Values, [StepSpec]) {
-        let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, secretsDir: options.secretsDir)
+        let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, secretsDir: options.secretsDir,
+                                           strict: options.strict)
         for s in values.secrets { redactor.add(s) }
         let steps = try Manifest.load(stepsDirs: options.stepsDirs)
-        let problems = validateConditions(steps, values: values)
+        let problems = validateConditions(steps, values: values) + validateSelection(options, steps: steps)
         if !problems.isEmpty { throw ValuesError.invalid(problems) }
         return (values, steps)
+    }
+
+    /// `--only` and `--skip` name steps that exist.
+    static func validateSelection(_ options: JobOptions, steps: [StepSpec]) -> [ValuesProblem] {
+        let names = steps.map(\.name)
+        var problems: [ValuesProblem] = []
+        for (flag, given) in [("--only", options.only), ("--skip", options.skip)] {
+            for name in given where !names.contains(name) {
+                var message = "\(JSON.quote(name)) is not a step"
+                if let near = UnknownKeys.suggestion(for: name, among: names) { message += " (did you mean \(near)?)" }
+                message += "; the steps are: \(names.joined(separator: ", "))"
+                problems.append(ValuesProblem(key: flag, message: message))
+            }
+        }
+        return problems
+    }
+
+    /// Whether `--only`/`--skip` leave a step out, and why.
+    static func deselected(_ name: String, _ options: JobOptions) -> String? {
+        if !options.only.isEmpty && !options.only.contains(name) { return "not selected (--only)" }
+        if options.skip.contains(name) { return "skipped with --skip" }
+        return nil
     }
 
     /// SIGTERM (the Job's deadline): abandon the request in flight, stop the step.
@@ -220,8 +245,8 @@ public final class JobRunner: @unchecked Sendable {
         for spec in steps {
             var outcome = StepOutcome(name: spec.name, status: .skipped, reason: "")
             let gate = spec.when.evaluate(values)
-            if !options.only.isEmpty && !options.only.contains(spec.name) {
-                outcome.reason = "not selected (--only)"
+            if let why = JobRunner.deselected(spec.name, options) {
+                outcome.reason = why
                 report.steps.append(outcome)
                 continue
             }

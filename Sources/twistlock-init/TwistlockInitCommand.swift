@@ -36,7 +36,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("A PEM CA to trust for the console's TLS certificate (in addition to the system's). TLS is always verified.", valueName: "file"))
     var caFile: String?
 
-    @Flag(help: "Fail the run (exit 3) when a step stops it on purpose: refused credentials, no license yet.")
+    @Flag(help: "Fail the run (exit 3) when a step stops it on purpose: refused credentials, no license yet; and refuse values keys nobody reads (exit 2).")
     var strict = false
 
     @Option(name: .customLong("log-format"), help: "text (✔ ⚠ ✘ lines) or json (one object per line).")
@@ -66,6 +66,9 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("only"), help: ArgumentHelp("Run only these steps (repeatable), e.g. --only defenders.", valueName: "step"))
     var only: [String] = []
 
+    @Option(name: .customLong("skip"), help: ArgumentHelp("Do not run these steps (repeatable), e.g. --skip defenders.", valueName: "step"))
+    var skip: [String] = []
+
     @Option(name: .customLong("istio-ready-url"), help: .hidden)
     var istioReady: String?
 
@@ -85,6 +88,7 @@ struct RunOptions: ParsableArguments {
         options.instructionLimit = instructionLimit
         options.memoryLimitBytes = luaMemoryMiB * 1024 * 1024
         options.only = only
+        options.skip = skip
         if let r = istioReady { options.istio.ready = r }
         if let q = istioQuit { options.istio.quit = q }
     }
@@ -118,9 +122,13 @@ struct List: ParsableCommand {
     @Option(help: "text (a line per step) or json.")
     var output: Output = .text
 
+    @Flag(help: "Refuse values keys nobody reads (exit 2) instead of warning.")
+    var strict = false
+
     func run() throws {
         var options = JobOptions()
         try input.apply(to: &options)
+        options.strict = strict
         let redactor = Redactor()
         let values: Values
         let steps: [StepSpec]

@@ -355,6 +355,10 @@ final class ValuesFuzzTests: XCTestCase {
             var out: [(JSON, String)] = [(.string("x"), key), (["a"], key)]
             if case .string? = valueType { out.append((["team": .int(1)], key + ".team")) }
             return out
+        case .any:
+            return []
+        case .union:
+            return [(.int(5), key), (.bool(true), key), (["x"], key)]
         }
     }
 

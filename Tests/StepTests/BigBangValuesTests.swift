@@ -1,0 +1,69 @@
+import ConsoleSimulator
+import Foundation
+import JobConfig
+import JSONModel
+import KubeSimulator
+import TwistlockInit
+import XCTest
+
+/// A Big Bang operator's values, end to end: typos stop a strict run before anything is sent,
+/// step names given to --only/--skip are checked, and the package's own values file runs
+/// without a warning.
+final class BigBangValuesTests: XCTestCase {
+    static let bigBangValues = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../chart/values/bigbang.yaml").standardized
+
+    func testATypoWarnsAndUnderStrictStopsBeforeAnyRequest() async throws {
+        let h = try await StepHarness.start()
+        let typo = "polices:\n  enabled: false\nconsole:\n  additionalUser:\n    - {username: a, role: user}\n"
+        let warned = try await h.run(values: typo, only: ["wait"])
+        XCTAssertEqual(warned.report.exitCode, 0)
+        XCTAssertTrue(warned.report.warnings.contains { $0.hasPrefix("polices: unknown key") && $0.hasSuffix("did you mean `policies`?") },
+                      "\(warned.report.warnings)")
+        XCTAssertTrue(warned.output.contains("console.additionalUser: unknown key"), warned.output)
+        try await h.clearRequests()
+        let strict = try await h.run(values: typo, strict: true)
+        XCTAssertEqual(strict.report.exitCode, JobExitCode.invalidInput)
+        XCTAssertTrue(strict.report.problems.contains { $0.hasPrefix("polices: unknown key") }, "\(strict.report.problems)")
+        XCTAssertTrue(strict.report.steps.isEmpty)
+        let sent = try await h.requests()
+        XCTAssertEqual(sent.count, 0, "requests under a refused strict run: \(sent)")
+        await h.stop()
+    }
+
+    func testOnlyAndSkipNameSteps() async throws {
+        let h = try await StepHarness.start()
+        for configure in [{ (o: inout JobOptions) in o.only = ["defender"] }, { (o: inout JobOptions) in o.skip = ["licence"] }] {
+            try await h.clearRequests()
+            let run = try await h.run(configure: configure)
+            XCTAssertEqual(run.report.exitCode, JobExitCode.invalidInput)
+            let problem = try XCTUnwrap(run.report.problems.first, "\(run.report.problems)")
+            XCTAssertTrue(problem.contains("is not a step"), problem)
+            XCTAssertTrue(problem.contains("the steps are: wait, admin, license, dns-san"), problem)
+            XCTAssertTrue(problem.contains("did you mean defenders?") || problem.contains("did you mean license?"), problem)
+            let sent = try await h.requests()
+            XCTAssertEqual(sent.count, 0)
+        }
+        let skipped = try await h.run(configure: { $0.skip = ["license"] })
+        XCTAssertEqual(skipped.report.exitCode, 0, skipped.output)
+        XCTAssertEqual(skipped.step("license")?.status, .skipped)
+        XCTAssertEqual(skipped.step("license")?.reason, "skipped with --skip")
+        XCTAssertEqual(skipped.step("admin")?.status, .done)
+        await h.stop()
+    }
+
+    /// The Big Bang package's values as they are (Tests/chart/values/bigbang.yaml): no warning,
+    /// and the steps docs/migrating.md lists run.
+    func testTheBigBangValuesRunWithoutAWarning() async throws {
+        let h = try await StepHarness.start(kube: true, kubeOptions: KubeSimulator.Options(token: "t", nodeCount: 1, rolloutPolls: 1))
+        let run = try await h.run(strict: true) { options in
+            options.valuesFiles = [Self.bigBangValues]
+        }
+        XCTAssertEqual(run.report.exitCode, 0, run.output)
+        XCTAssertEqual(run.report.warnings, [])
+        let ran = run.report.steps.filter { $0.status == .done }.map(\.name)
+        XCTAssertEqual(ran, ["wait", "admin", "license", "dns-san", "defenders", "vulnerability-policies",
+                             "compliance-policies", "runtime-policies", "trusted-images", "options"], run.output)
+        await h.stop()
+    }
+}
