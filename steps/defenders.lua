@@ -20,7 +20,8 @@ log.info("console version %s", version)
 local image = manifest.defender_image(d.image, version)
 local options = manifest.daemonset_options(values, image)
 
-local answer = console.post("defenders/daemonset.yaml", options, {object = "Defender DaemonSet manifest"})
+-- read = true: this POST only asks for the manifest (sent in plan mode too, never a change).
+local answer = console.post("defenders/daemonset.yaml", options, {object = "Defender DaemonSet manifest", read = true})
 local text = answer.body
 if type(text) ~= "string" or text == "" then
   error("POST defenders/daemonset.yaml: expected the manifest as YAML text, got " .. type(text))

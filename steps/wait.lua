@@ -6,7 +6,10 @@ local attempts, last_note = 0, 0
 
 while true do
   attempts = attempts + 1
-  local ok, resp = pcall(console.request, {method = "GET", path = "_ping", auth = false, retry = false})
+  -- Each poll waits for its answer no longer than the time left (a console that accepts the
+  -- connection but never answers must not hold the step past its timeout).
+  local left = math.max(0.1, timeout - (time.now() - started))
+  local ok, resp = pcall(console.request, {method = "GET", path = "_ping", auth = false, retry = false, timeout = left})
   if ok and resp.status == 200 then
     log.info("the console answers at %s (%d attempt%s, %.1f s)", job.console_url, attempts,
       attempts == 1 and "" or "s", time.now() - started)

@@ -210,16 +210,24 @@ public final class ConsoleClient: @unchecked Sendable {
         path.hasPrefix("/") ? path : "/api/v1/" + path
     }
 
-    /// Whether a request may be sent again after a failure whose outcome is unknown.
-    public static func isIdempotent(method: String, path: String) -> Bool {
-        switch method.uppercased() {
-        case "GET", "PUT", "DELETE", "HEAD": return true
-        case "POST":
-            let p = path.replacingOccurrences(of: "/api/v1/", with: "")
-                .replacingOccurrences(of: "/api/v34.04/", with: "")
-            return p.hasPrefix("settings/") || p.hasPrefix("defenders/") || p == "authenticate"
-        default: return false
-        }
+    /// The time by which the running step must end (set by the runner; nil: none). A request
+    /// waits for its answer no longer than what is left of it, nor of the run's deadline.
+    public var stepDeadline: Date? {
+        get { lock.withLock { _stepDeadline } }
+        set { lock.withLock { _stepDeadline = newValue } }
+    }
+    private var _stepDeadline: Date?
+
+    /// How long the next attempt may wait for its answer: `--request-timeout`, capped by what
+    /// the caller allows (`limit`, e.g. the wait step's time left) and by what is left of the
+    /// step's and the run's deadlines.
+    func attemptTimeout(limit: Double?) -> Double {
+        var t = connection.requestTimeout
+        if let limit { t = min(t, limit) }
+        let now = Date()
+        if let d = connection.deadline { t = min(t, d.timeIntervalSince(now)) }
+        if let d = stepDeadline { t = min(t, d.timeIntervalSince(now)) }
+        return max(t, 0.01)
     }
 
     // MARK: - Login
@@ -231,8 +239,9 @@ public final class ConsoleClient: @unchecked Sendable {
             throw ConsoleError.authentication(status: 401, message: "no credentials configured")
         }
         let body = JSON.object(["username": .string(creds.username), "password": .string(creds.password)])
-        let resp = try send(method: "POST", path: apiPath("authenticate"), body: body.encoded(),
-                            auth: false, retry: .always)
+        let req = try ConsoleRequest(method: "POST", path: "authenticate", read: true)
+        let resp = try send(method: "POST", path: req.wirePath, body: body.encoded(),
+                            auth: false, retry: .always, timeout: nil)
         if resp.ok, case .string(let t)? = resp.json?["token"] {
             redactor.add(t)
             lock.withLock { token = t }
@@ -242,29 +251,38 @@ public final class ConsoleClient: @unchecked Sendable {
 
     // MARK: - Requests
 
-    /// Sends a request; `auth` adds the bearer token (logging in first when needed, and once
-    /// more after a 401). Returns every answer the console gives; throws only when no answer
-    /// came (or login failed).
+    /// Sends a request given as text (parsed first: a path or method the host refuses throws
+    /// `ConsoleRequestError` before anything is sent).
     public func request(method: String, path: String, body: JSON?, auth: Bool = true,
                         retry: Bool = true) throws -> ConsoleResponse {
-        let fullPath = apiPath(path)
+        try request(ConsoleRequest(method: method, path: path), body: body, auth: auth, retry: retry)
+    }
+
+    /// Sends a parsed request to its normalised path; `auth` adds the bearer token (logging in
+    /// first when needed, and once more after a 401). Whether a failure is retried comes from
+    /// the request (`idempotent`) and `retry`; `timeout` caps each attempt's wait (below
+    /// `--request-timeout`). Returns every answer the console gives; throws only when no
+    /// answer came (or login failed).
+    public func request(_ req: ConsoleRequest, body: JSON?, auth: Bool = true, retry: Bool = true,
+                        timeout: Double? = nil) throws -> ConsoleResponse {
+        let fullPath = req.wirePath
+        let method = req.method
         let text = body.map { $0.encoded() }
-        let mayRetry: RetryPolicy = !retry ? .never
-            : (ConsoleClient.isIdempotent(method: method, path: fullPath) ? .always : .unprocessedOnly)
+        let mayRetry: RetryPolicy = !retry ? .never : (req.idempotent ? .always : .unprocessedOnly)
         guard auth else {
-            return try send(method: method, path: fullPath, body: text, auth: false, retry: mayRetry)
+            return try send(method: method, path: fullPath, body: text, auth: false, retry: mayRetry, timeout: timeout)
         }
         if lock.withLock({ token }) == nil {
             let r = try login()
             guard r.ok else { throw ConsoleError.authentication(status: r.status, message: r.message) }
         }
-        var resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry)
+        var resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry, timeout: timeout)
         if resp.status == 401 {
             // The token expired or the console restarted: log in again, once, and retry.
             lock.withLock { token = nil }
             let r = try login()
             guard r.ok else { throw ConsoleError.authentication(status: r.status, message: r.message) }
-            resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry)
+            resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry, timeout: timeout)
         }
         return resp
     }
@@ -279,7 +297,8 @@ public final class ConsoleClient: @unchecked Sendable {
         case always
     }
 
-    private func send(method: String, path: String, body: String?, auth: Bool, retry: RetryPolicy) throws -> ConsoleResponse {
+    private func send(method: String, path: String, body: String?, auth: Bool, retry: RetryPolicy,
+                      timeout: Double?) throws -> ConsoleResponse {
         var attempt = 0
         var firstRefusal: Date?
         while true {
@@ -287,7 +306,8 @@ public final class ConsoleClient: @unchecked Sendable {
             if let d = connection.deadline, Date() >= d { throw ConsoleError.deadlineExceeded(method: method, path: path) }
             let outcome: Result<ConsoleResponse, Error>
             do {
-                outcome = .success(try once(method: method, path: path, body: body, auth: auth))
+                outcome = .success(try once(method: method, path: path, body: body, auth: auth,
+                                            timeout: attemptTimeout(limit: timeout)))
             } catch let error as ConsoleError {
                 // Too large an answer (or a bad URL): the same would come back; never retried.
                 throw error
@@ -347,7 +367,7 @@ public final class ConsoleClient: @unchecked Sendable {
         }
     }
 
-    private func once(method: String, path: String, body: String?, auth: Bool) throws -> ConsoleResponse {
+    private func once(method: String, path: String, body: String?, auth: Bool, timeout: Double) throws -> ConsoleResponse {
         guard var request = try? HTTPClient.Request(url: connection.baseURL + path, method: HTTPMethod(rawValue: method.uppercased())) else {
             throw ConsoleError.invalidURL(connection.baseURL + path)
         }
@@ -364,7 +384,7 @@ public final class ConsoleClient: @unchecked Sendable {
         let answer: HTTPFetch.Answer
         do {
             answer = try HTTPFetch.send(request, on: http, maxBodyBytes: connection.maxResponseBytes,
-                                        timeout: connection.requestTimeout) { task in
+                                        timeout: timeout) { task in
                 lock.withLock {
                     current = task
                     requestCount += 1

@@ -340,7 +340,7 @@ end
 --- says neither.
 function M.password_accepted(username, password)
   local res = console.request {
-    method = "POST", path = "authenticate", auth = false,
+    method = "POST", path = "authenticate", auth = false, read = true,
     body = { username = username, password = password },
   }
   if res.status >= 200 and res.status < 300 then return true end

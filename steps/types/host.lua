@@ -64,6 +64,8 @@ function secret(name, opts) end
 ---@field object? string how the object is named in output and the plan
 ---@field sensitive? string[] field names masked in the diff
 ---@field auth? boolean false for the calls that need no login (signup)
+---@field read? boolean console.post only: this POST only reads (allowed for authenticate and defenders/daemonset.yaml; sent in plan mode, never a change)
+---@field idempotent? boolean whether the request may be repeated after a failure whose outcome is unknown (default: PUT, DELETE and POST settings/* yes; other POSTs and PATCH no)
 
 ---@class ConsoleWriteResult
 ---@field changed boolean
@@ -82,8 +84,11 @@ console = {}
 ---@param path string
 ---@return any
 function console.get(path) end
----A request whose status is an answer; never raises for an HTTP status.
----@param spec {method?: string, path: string, body?: any, auth?: boolean, retry?: boolean}
+---A request whose status is an answer; never raises for an HTTP status. A write (POST, PUT,
+---PATCH, DELETE without read = true) is refused in plan mode and recorded in the report in run mode.
+---read = true: a POST that only reads (authenticate, defenders/daemonset.yaml only).
+---timeout: seconds this request may wait for its answer (at most --request-timeout).
+---@param spec {method?: string, path: string, body?: any, auth?: boolean, retry?: boolean, read?: boolean, idempotent?: boolean, timeout?: number}
 ---@return ConsoleResponse
 function console.request(spec) end
 ---Logs in with console.credentials.

@@ -8,23 +8,41 @@ enum ConsolePrimitives {
     static func register(on vm: LuaVM, context ctx: JobContext) {
         vm.register("console", "get") { args in
             let path = try stringArg(args, 0, "console.get", "path")
-            let resp = try ctx.console.request(method: "GET", path: path, body: nil)
-            return [try decodeOrRaise(resp, method: "GET", path: ctx.console.apiPath(path), object: nil)]
+            let req = try parse("console.get", method: "GET", path: path)
+            let resp = try ctx.console.request(req, body: nil)
+            return [try decodeOrRaise(resp, method: "GET", path: req.displayPath, object: nil)]
         }
 
         vm.register("console", "request") { args in
             guard case .object(let spec)? = args.first else {
-                throw PrimitiveError("console.request expects a table {method=, path=, body=, auth=, retry=}")
+                throw PrimitiveError("console.request expects a table {method=, path=, body=, auth=, retry=, read=, idempotent=, timeout=}")
             }
             guard case .string(let path)? = spec["path"] else { throw PrimitiveError("console.request: path is required") }
-            let method = spec["method"]?.stringValue?.uppercased() ?? "GET"
-            let body = spec["body"].flatMap { $0.isNull ? nil : $0 }
-            let auth = spec["auth"]?.boolValue ?? true
-            let retry = spec["retry"]?.boolValue ?? true
-            if method != "GET", ctx.mode == .plan, !planSafe(method: method, path: path) {
-                throw PrimitiveError("console.request: \(method) \(path) would write to the console; use console.post/put/delete so plan mode can hold it back")
+            let rawMethod: String
+            switch spec["method"] {
+            case nil, .null?: rawMethod = "GET"
+            case .string(let m)?: rawMethod = m
+            case let other?: throw PrimitiveError("console.request: method must be a string, got \(other.typeName)")
             }
-            let resp = try ctx.console.request(method: method, path: path, body: body, auth: auth, retry: retry)
+            let body = spec["body"].flatMap { $0.isNull ? nil : $0 }
+            let auth = try flag(spec, "auth", "console.request") ?? true
+            let retry = try flag(spec, "retry", "console.request") ?? true
+            let read = try flag(spec, "read", "console.request") ?? false
+            let idempotent = try flag(spec, "idempotent", "console.request")
+            let timeout = try seconds(spec, "timeout", "console.request")
+            let req = try parse("console.request", method: rawMethod, path: path, read: read, idempotent: idempotent)
+            if req.isWrite, ctx.mode == .plan {
+                throw PrimitiveError("console.request: \(req.method) \(req.displayPath) would write to the console; plan mode sends no write (use console.post/put/delete so the plan can hold it back and show it, or read = true for a POST that only reads)")
+            }
+            let resp = try ctx.console.request(req, body: body, auth: auth, retry: retry, timeout: timeout)
+            if req.isWrite {
+                // A write through console.request is a write like any other: in the report
+                // and the diff, whatever the console answered (it may have landed).
+                let r = ctx.ledger.record(step: ctx.step, object: "\(req.method) \(req.displayPath)", method: req.method,
+                                          target: req.displayPath, before: nil, after: body ?? .null, sensitive: [],
+                                          planned: false, status: resp.status)
+                render(ctx, r)
+            }
             var headers: [String: JSON] = [:]
             for (k, v) in resp.headers { headers[k] = .string(v) }
             return [.object([
@@ -45,10 +63,11 @@ enum ConsolePrimitives {
 
         vm.register("console", "version") { _ in
             if let v = ctx.consoleVersion { return [.string(v)] }
-            let resp = try ctx.console.request(method: "GET", path: "version", body: nil)
-            let value = try decodeOrRaise(resp, method: "GET", path: ctx.console.apiPath("version"), object: nil)
+            let req = try parse("console.version", method: "GET", path: "version")
+            let resp = try ctx.console.request(req, body: nil)
+            let value = try decodeOrRaise(resp, method: "GET", path: req.displayPath, object: nil)
             guard case .string(let v) = value else {
-                throw PrimitiveError("GET \(ctx.console.apiPath("version")): expected a JSON string, got \(value.typeName)")
+                throw PrimitiveError("GET \(req.displayPath): expected a JSON string, got \(value.typeName)")
             }
             ctx.consoleVersion = v
             return [.string(v)]
@@ -68,25 +87,32 @@ enum ConsolePrimitives {
                     body = args[1]
                     opts = args.count > 2 ? (args[2].objectValue ?? [:]) : [:]
                 }
-                return [try write(ctx, method: method, path: path, body: body, opts: opts)]
+                let req = try parse(name, method: method, path: path,
+                                    read: try flag(opts, "read", name) ?? false,
+                                    idempotent: try flag(opts, "idempotent", name))
+                return [try write(ctx, req, body: body, opts: opts)]
             }
         }
     }
 
     /// A write: skipped when `body` equals `opts.before`, held back and recorded in plan mode,
-    /// sent otherwise; every change is recorded in the ledger with a redacted diff.
-    static func write(_ ctx: JobContext, method: String, path: String, body: JSON?, opts: [String: JSON]) throws -> JSON {
-        let full = ctx.console.apiPath(path)
+    /// sent otherwise; every change is recorded in the ledger with a redacted diff. A POST the
+    /// step marked `read = true` (and the host accepted as a known read) is sent in both modes
+    /// and is never a change.
+    static func write(_ ctx: JobContext, _ req: ConsoleRequest, body: JSON?, opts: [String: JSON]) throws -> JSON {
+        let method = req.method
+        let full = req.displayPath
         let before = opts["before"].flatMap { $0.isNull ? nil : $0 }
-        let object = opts["object"]?.stringValue ?? "\(method) \(path)"
+        let object = opts["object"]?.stringValue ?? "\(method) \(full)"
         var sensitive = Set<String>()
         if case .array(let names)? = opts["sensitive"] {
             for n in names { if let s = n.stringValue { sensitive.insert(s) } }
         }
-        if planSafe(method: method, path: path) {
+        let auth = opts["auth"]?.boolValue ?? true
+        guard req.isWrite else {
             // A POST that only asks for something (the Defender manifest): never a change.
             let resp = try named(method: method, path: full, object: opts["object"]?.stringValue) {
-                try ctx.console.request(method: method, path: path, body: body)
+                try ctx.console.request(req, body: body, auth: auth)
             }
             return .object(["changed": .bool(false), "planned": .bool(false), "status": .int(Int64(resp.status)),
                             "body": try decodeOrRaise(resp, method: method, path: full, object: opts["object"]?.stringValue)])
@@ -101,7 +127,7 @@ enum ConsolePrimitives {
             return .object(["changed": .bool(true), "planned": .bool(true), "status": .int(0)])
         }
         let resp = try named(method: method, path: full, object: opts["object"]?.stringValue) {
-            try ctx.console.request(method: method, path: path, body: body, auth: opts["auth"]?.boolValue ?? true)
+            try ctx.console.request(req, body: body, auth: auth)
         }
         let decoded = try decodeOrRaise(resp, method: method, path: full, object: opts["object"]?.stringValue)
         let r = ctx.ledger.record(step: ctx.step, object: object, method: method, target: full,
@@ -111,6 +137,34 @@ enum ConsolePrimitives {
             "changed": .bool(true), "planned": .bool(false),
             "status": .int(Int64(resp.status)), "body": decoded,
         ])
+    }
+
+    /// Parses a request a primitive was given; a refusal names the primitive.
+    static func parse(_ fn: String, method: String, path: String, read: Bool = false, idempotent: Bool? = nil) throws -> ConsoleRequest {
+        do {
+            return try ConsoleRequest(method: method, path: path, read: read, idempotent: idempotent)
+        } catch let e as ConsoleRequestError {
+            throw PrimitiveError("\(fn): \(e.message)")
+        }
+    }
+
+    /// An optional boolean option (`nil` when absent or null).
+    static func flag(_ opts: [String: JSON], _ key: String, _ fn: String) throws -> Bool? {
+        switch opts[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        case let other?: throw PrimitiveError("\(fn): \(key) must be true or false, got \(other.typeName)")
+        }
+    }
+
+    /// An optional positive number of seconds.
+    static func seconds(_ opts: [String: JSON], _ key: String, _ fn: String) throws -> Double? {
+        switch opts[key] {
+        case nil, .null?: return nil
+        case .int(let i)? where i > 0: return Double(i)
+        case .double(let d)? where d > 0 && d.isFinite: return d
+        case let other?: throw PrimitiveError("\(fn): \(key) must be a positive number of seconds, got \(other.encoded())")
+        }
     }
 
     static func render(_ ctx: JobContext, _ r: WriteRecord) {
@@ -134,12 +188,6 @@ enum ConsolePrimitives {
             guard text.hasPrefix(prefix) else { throw error }
             throw PrimitiveError("\(prefix) (\(object))" + text.dropFirst(prefix.count))
         }
-    }
-
-    /// Requests that change nothing even though they are not GETs.
-    static func planSafe(method: String, path: String) -> Bool {
-        let p = path.hasPrefix("/") ? path : "/api/v1/" + path
-        return p.hasSuffix("/authenticate") || p.hasSuffix("/defenders/daemonset.yaml")
     }
 
     /// The body of a 2xx answer as JSON (or text when it is not JSON); an error otherwise.
