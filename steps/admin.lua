@@ -18,12 +18,11 @@ if type(state.initialized) ~= "boolean" then
 end
 
 if not state.initialized then
-  if job.mode == "plan" then
-    log.info("would create the first admin %s on this new console", creds.username)
+  local res = console.post("signup", {username = creds.username, password = creds.password},
+    {object = "first admin " .. creds.username, auth = false})
+  if res.planned then
     job.stop("the console is not initialized yet, so nothing after the admin can be read: plan again once the admin exists")
   end
-  console.post("signup", {username = creds.username, password = creds.password},
-    {object = "first admin " .. creds.username, auth = false})
   log.info("created the first admin %s", creds.username)
 else
   log.info("the console is already initialized")

@@ -48,6 +48,20 @@ if #notes > 0 then
   log.info("adjusted the console's manifest: %s", table.concat(notes, "; "))
 end
 
+-- A plan without cluster access (no kubeconfig, no in-cluster service account) says what it
+-- cannot see, object by object, and the later steps still plan.
+if job.mode == "plan" then
+  local access = k8s.access()
+  if not access.ok then
+    log.warn("cannot read the cluster, so the Defender manifest (%d object%s) cannot be compared with what runs there: %s",
+      #docs, #docs == 1 and "" or "s", access.reason)
+    for _, doc in ipairs(docs) do
+      job.cannot_compare(manifest.label(doc), "the cluster cannot be read from here (give --kubeconfig, or plan inside the cluster)")
+    end
+    return
+  end
+end
+
 -- The namespace must exist before anything is applied in it (a cluster without a console has
 -- none yet). A manifest that carries its own Namespace document is applied as it is.
 local namespace_missing = false

@@ -1,16 +1,43 @@
 -- license: install console.license when given (the console cannot return a key to compare,
--- so it is sent on every run), then read the license back: none installed ends the run with a
--- clear message (exit 0 unless --strict); an expired one fails the step, naming the date.
+-- so a run sends it every time), then read the license back: none installed ends the run with
+-- a clear message (exit 0 unless --strict); an expired one fails the step, naming the date.
+-- A plan reads the license first: when the console has a valid one, the key is listed as
+-- "cannot compare" (a line of the plan, not a change); otherwise installing it is planned.
 local dates = require("dates")
 local answers = require("answers")
 local key = values.console.license
 
+--- The console's license: nil and a reason when none is installed, or when it is expired or
+--- unreadable; the license and its expiry time otherwise.
+local function valid_license(lic)
+  local expiry = lic.expiration_date
+  if expiry == nil or expiry == json.null or expiry == "" then
+    return nil, "none installed"
+  end
+  local expires_at = dates.parse_rfc3339(expiry)
+  if not expires_at then
+    return nil, string.format("expiration_date %q is not an RFC 3339 date", tostring(expiry))
+  end
+  if expires_at <= dates.now() then
+    return nil, "expired on " .. expiry
+  end
+  return lic, expires_at
+end
+
 if key ~= nil and key ~= "" then
-  console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}})
   if job.mode == "plan" then
-    log.info("would install the license key from console.license")
+    local lic, why = valid_license(answers.get_object("settings/license"))
+    if lic then
+      job.cannot_compare("license key",
+        string.format("the console does not show its key back (it has a valid license for %s until %s); a run sends console.license again",
+          tostring(lic.customer_id or "unknown"), lic.expiration_date))
+    else
+      console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}})
+      log.info("would install the license key from console.license (the console's license: %s)", why)
+    end
     return
   end
+  console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}})
   log.info("installed the license key from console.license")
 end
 

@@ -26,6 +26,13 @@ if #changes == 0 then
   return
 end
 local res = console.put("trust/data", body, { before = current, object = "trust data" })
+-- The changes are written as done ("created trust group X"); a plan says what it would do.
+local function planned(text)
+  for done, todo in pairs({["created "] = "would create ", ["set "] = "would set ", ["enabled "] = "would enable "}) do
+    if text:sub(1, #done) == done then return todo .. text:sub(#done + 1) end
+  end
+  return (text:gsub(" now allows ", " would allow ", 1))
+end
 for _, c in ipairs(changes) do
-  if res.planned then log.info("would: %s", c) else log.info("%s", c) end
+  log.info("%s", res.planned and planned(c) or c)
 end

@@ -28,6 +28,8 @@ public final class JobContext: @unchecked Sendable {
     /// Set by `job.stop(message)`.
     public internal(set) var stopRequest: String?
     var consoleVersion: String?
+    /// `--full`: diffs print every change and whole values (no "…").
+    public var fullDiffs = false
 
     public init(mode: JobMode, strict: Bool, values: Values, redactor: Redactor, log: JobLog,
                 console: ConsoleClient, secretsDir: URL?, kubeconfig: String? = nil) {

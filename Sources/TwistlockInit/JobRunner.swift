@@ -29,6 +29,10 @@ public struct JobOptions: Sendable {
     public var only: [String] = []
     /// Not these steps (by name).
     public var skip: [String] = []
+    /// `plan -o FILE`: the plan as JSON, every planned write with its full (masked) body.
+    public var planFile: URL?
+    /// `--full`: diffs print every change and whole values.
+    public var fullDiffs = false
 
     public init() {}
 }
@@ -52,6 +56,8 @@ public struct JobReport: Sendable {
     public var mode: JobMode
     public var steps: [StepOutcome] = []
     public var writes: [WriteRecord] = []
+    /// Objects the plan could not compare (`job.cannot_compare`): lines, not changes.
+    public var cannotCompare: [CannotCompare] = []
     public var exitCode: Int32 = 0
     public var stopMessage: String?
     public var problems: [String] = []
@@ -83,6 +89,7 @@ public struct JobReport: Sendable {
             ]),
         ]
         if let m = stopMessage { o["stopped"] = .string(m) }
+        if !cannotCompare.isEmpty { o["cannotCompare"] = .array(cannotCompare.map { $0.json }) }
         if !problems.isEmpty { o["problems"] = .array(problems.map { .string($0) }) }
         if !warnings.isEmpty { o["warnings"] = .array(warnings.map { .string($0) }) }
         return .object(o)
@@ -215,6 +222,7 @@ public final class JobRunner: @unchecked Sendable {
         }
         let ctx = JobContext(mode: options.mode, strict: options.strict, values: values, redactor: redactor,
                              log: log, console: client, secretsDir: options.secretsDir, kubeconfig: options.kubeconfig)
+        ctx.fullDiffs = options.fullDiffs
         let vm: LuaVM
         do {
             vm = try LuaVM(limits: LuaLimits(memoryBytes: options.memoryLimitBytes, instructionLimit: options.instructionLimit))
@@ -319,6 +327,7 @@ public final class JobRunner: @unchecked Sendable {
         }
         lock.withLock { self.vm = nil }
         report.writes = ctx.ledger.records
+        report.cannotCompare = ctx.ledger.cannotCompare
 
         if report.steps.contains(where: { $0.status == .interrupted }) || interruptedBetweenSteps {
             report.exitCode = JobExitCode.interrupted
@@ -328,6 +337,7 @@ public final class JobRunner: @unchecked Sendable {
             report.exitCode = JobExitCode.stoppedStrict
         }
         finish(&report)
+        if options.mode == .plan { writePlanFile(report, ledger: ctx.ledger) }
         printSummary(report)
         return report
     }
@@ -404,6 +414,7 @@ public final class JobRunner: @unchecked Sendable {
         case JobExitCode.interrupted: verdict = "interrupted"
         default: verdict = "failed"
         }
+        if options.mode == .plan { log.print(report.planLine) }
         log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s"), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s")
     }
 }

@@ -10,11 +10,22 @@ public struct WriteRecord: Sendable {
     public let changes: [JSONChange]
     public let planned: Bool
     public let status: Int?
+    /// Terraform's words: the object is created (nothing before), updated, or removed.
+    public var action: WriteAction = .update
+    /// The body sent (or to be sent), as the step gave it; only `maskedBody` leaves the job.
+    var body: JSON?
+    /// Field names the step asked to mask (`opts.sensitive`).
+    var sensitive: Set<String> = []
+
+    /// The full body, every known secret and sensitive field masked (for `plan -o`).
+    func maskedBody(_ redactor: Redactor) -> JSON? {
+        body.map { redactor.redact($0, extraFields: sensitive) }
+    }
 
     public var json: JSON {
         var o: [String: JSON] = [
             "step": .string(step), "object": .string(object), "method": .string(method),
-            "target": .string(target), "planned": .bool(planned),
+            "target": .string(target), "planned": .bool(planned), "action": .string(action.rawValue),
             "changes": .array(changes.map { c in
                 var e: [String: JSON] = ["path": .string(c.path), "kind": .string("\(c.kind)")]
                 if let o = c.old { e["old"] = o }
@@ -27,12 +38,58 @@ public struct WriteRecord: Sendable {
     }
 }
 
+/// What a write does to its object, in Terraform's words.
+public enum WriteAction: String, Sendable {
+    case create, update, remove
+
+    /// `+`, `~`, `-`.
+    public var symbol: String {
+        switch self {
+        case .create: return "+"
+        case .update: return "~"
+        case .remove: return "-"
+        }
+    }
+
+    /// "create" in a plan, "created" after a run.
+    public func verb(planned: Bool) -> String {
+        switch (self, planned) {
+        case (.create, true): return "create"
+        case (.create, false): return "created"
+        case (.update, true): return "update"
+        case (.update, false): return "updated"
+        case (.remove, true): return "remove"
+        case (.remove, false): return "removed"
+        }
+    }
+}
+
+/// An object a plan cannot compare (the console does not show it back, the cluster cannot be
+/// read): a line of the plan, not a change.
+public struct CannotCompare: Sendable {
+    public let step: String
+    public let object: String
+    public let reason: String
+
+    public var json: JSON {
+        .object(["step": .string(step), "object": .string(object), "reason": .string(reason)])
+    }
+}
+
 /// Every write of the run, for the diff output, the plan and the report. Diffs are computed
 /// from redacted copies, so no secret ever reaches a record.
 public final class Ledger: @unchecked Sendable {
     private let lock = NSLock()
     public private(set) var records: [WriteRecord] = []
+    /// Objects the plan could not compare (`job.cannot_compare`).
+    public private(set) var cannotCompare: [CannotCompare] = []
     let redactor: Redactor
+
+    func noteCannotCompare(step: String, object: String, reason: String) -> CannotCompare {
+        let c = CannotCompare(step: step, object: redactor.redact(object), reason: redactor.redact(reason))
+        lock.withLock { cannotCompare.append(c) }
+        return c
+    }
 
     init(redactor: Redactor) { self.redactor = redactor }
 
@@ -63,8 +120,11 @@ public final class Ledger: @unchecked Sendable {
             }
             return c
         }
-        let r = WriteRecord(step: step, object: object, method: method, target: target,
+        var r = WriteRecord(step: step, object: object, method: method, target: target,
                             changes: changes, planned: planned, status: status)
+        r.action = after == nil || method == "DELETE" ? .remove : (before == nil ? .create : .update)
+        r.body = after
+        r.sensitive = sensitive
         lock.withLock { records.append(r) }
         return r
     }
@@ -97,27 +157,34 @@ public final class Ledger: @unchecked Sendable {
         lock.withLock { records.filter { $0.step == step } }
     }
 
-    /// Text lines for one write: a heading and one line per changed JSON path.
-    static func render(_ r: WriteRecord, limit: Int = 60) -> [String] {
-        let verb = r.planned ? "would change" : "changed"
-        var lines = ["    ~ \(r.object) (\(r.method) \(r.target)) \(verb):"]
-        for c in r.changes.prefix(limit) {
+    /// Text lines for one write, in Terraform's words: `+ create`, `~ update` or `- remove` and
+    /// the object, then one line per JSON path (`+` added, `~` changed, `-` removed). Long values
+    /// and long lists of changes are abbreviated with "…" unless `full` (`--full`).
+    static func render(_ r: WriteRecord, limit: Int = 60, full: Bool = false) -> [String] {
+        var lines = ["    \(r.action.symbol) \(r.action.verb(planned: r.planned)) \(r.object) (\(r.method) \(r.target))"]
+        let shown = full ? r.changes[...] : r.changes.prefix(limit)
+        for c in shown {
             let path = c.path.isEmpty ? "(whole object)" : c.path
             switch c.kind {
-            case .added: lines.append("        + \(path) = \(short(c.new))")
-            case .removed: lines.append("        - \(path) (was \(short(c.old)))")
-            case .changed: lines.append("        ~ \(path): \(short(c.old)) → \(short(c.new))")
+            case .added: lines.append("        + \(path) = \(short(c.new, full: full))")
+            case .removed: lines.append("        - \(path) (was \(short(c.old, full: full)))")
+            case .changed: lines.append("        ~ \(path): \(short(c.old, full: full)) → \(short(c.new, full: full))")
             }
         }
-        if r.changes.count > limit {
-            lines.append("        … and \(r.changes.count - limit) more changes (see --report-json)")
+        if r.changes.count > shown.count {
+            lines.append("        … and \(r.changes.count - shown.count) more changes (--full shows them, -o FILE writes the plan)")
         }
         return lines
     }
 
-    static func short(_ v: JSON?) -> String {
+    /// A cannot-compare line of a plan.
+    static func render(_ c: CannotCompare) -> String {
+        "    ? \(c.object): cannot compare — \(c.reason)"
+    }
+
+    static func short(_ v: JSON?, full: Bool = false) -> String {
         guard let v else { return "nothing" }
         let text = v.encoded()
-        return text.count > 120 ? String(text.prefix(117)) + "…" : text
+        return !full && text.count > 120 ? String(text.prefix(117)) + "…" : text
     }
 }

@@ -184,10 +184,3 @@ struct Run: JobCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var runOptions: RunOptions
 }
-
-struct Plan: JobCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the console and show, per object, what a run would change — without writing anything.")
-    static let mode = JobMode.plan
-    @OptionGroup var input: InputOptions
-    @OptionGroup var runOptions: RunOptions
-}

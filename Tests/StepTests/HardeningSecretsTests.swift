@@ -83,7 +83,7 @@ final class HardeningSecretsTests: XCTestCase {
         let plan = try await h.run(values: Self.values, sets: Self.proxySets + ["console.updateUsers=true"], mode: .plan,
                                    reportJSON: report2)
         XCTAssertEqual(plan.report.exitCode, 0, plan.output)
-        XCTAssertTrue(plan.output.contains("would change"), plan.output)
+        XCTAssertTrue(plan.output.contains("    ~ update "), plan.output)
         XCTAssertTrue(plan.output.contains("password"), "the plan shows that the password changes: \(plan.output)")
         texts.append(("plan output", plan.output))
         texts.append(("plan report", try String(contentsOf: report2, encoding: .utf8)))

@@ -135,6 +135,10 @@ function k8s.apply(doc) end
 ---@param name string
 ---@return table|nil
 function k8s.get(apiVersion, kind, namespace, name) end
+---Whether the cluster's configuration can be found (--kubeconfig, $KUBECONFIG, the pod's
+---service account); sends nothing. `reason` says why not.
+---@return {ok: boolean, reason: string}
+function k8s.access() end
 
 ---@class time
 time = {}
@@ -153,3 +157,8 @@ job = {}
 ---Ends the run here on purpose: exit 0 with a warning, or a failure under --strict.
 ---@param message string
 function job.stop(message) end
+---In plan mode: lists `object` as "cannot compare" (a line of the plan, not a change), e.g. a
+---secret the console cannot show back. Does nothing in a run.
+---@param object string
+---@param reason string
+function job.cannot_compare(object, reason) end

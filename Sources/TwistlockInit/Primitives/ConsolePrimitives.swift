@@ -171,7 +171,7 @@ enum ConsolePrimitives {
         if ctx.log.format == .json {
             ctx.log.print("", event: "write", fields: r.json.objectValue ?? [:])
         } else {
-            for line in Ledger.render(r) { ctx.log.print(line) }
+            for line in Ledger.render(r, full: ctx.fullDiffs) { ctx.log.print(line) }
         }
     }
 

@@ -15,9 +15,9 @@ public enum Primitives {
         "console.get", "console.request", "console.login", "console.version",
         "console.put", "console.post", "console.delete",
         "yaml.decode", "yaml.encode",
-        "k8s.apply", "k8s.get",
+        "k8s.apply", "k8s.get", "k8s.access",
         "time.now", "time.sleep",
-        "job.mode", "job.step", "job.strict", "job.console_url", "job.stop",
+        "job.mode", "job.step", "job.strict", "job.console_url", "job.stop", "job.cannot_compare",
         "values",
     ]
 
@@ -26,5 +26,6 @@ public enum Primitives {
         ConsolePrimitives.register(on: vm, context: context)
         YAMLPrimitives.register(on: vm, context: context)
         K8sPrimitives.register(on: vm, context: context)
+        PlanPrimitives.register(on: vm, context: context)
     }
 }
