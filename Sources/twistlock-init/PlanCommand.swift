@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TwistlockInit
+import TwistlockInitCLI
 
 struct Plan: JobCommand {
     static let configuration = CommandConfiguration(
