@@ -11,7 +11,7 @@ local key = values.console.license
 --- unreadable; the license and its expiry time otherwise.
 local function valid_license(lic)
   local expiry = lic.expiration_date
-  if expiry == nil or expiry == json.null or expiry == "" then
+  if dates.is_zero(expiry) then
     return nil, "none installed"
   end
   local expires_at = dates.parse_rfc3339(expiry)
@@ -26,7 +26,8 @@ end
 
 if key ~= nil and key ~= "" then
   if job.mode == "plan" then
-    local lic, why = valid_license(answers.get_object("settings/license"))
+    local lic, why = valid_license(answers.expect(console.get("settings/license"), "object",
+      answers.endpoint("GET", "settings/license"), { null_is_empty = true }))
     if lic then
       job.cannot_compare("license key",
         string.format("the console does not show its key back (it has a valid license for %s until %s); a run sends console.license again",
