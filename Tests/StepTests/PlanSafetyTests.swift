@@ -185,7 +185,8 @@ final class PlanSafetyTests: XCTestCase {
         XCTAssertTrue(hostile.contains { $0.method == "POST" && $0.target == "/users" })
         XCTAssertTrue(hostile.contains { $0.method == "DELETE" && $0.target == "/api/v1/users/alice" })
         XCTAssertTrue(hostile.contains { $0.method == "POST" && $0.target == "/api/v1/USERS" })
-        XCTAssertTrue(plan.output.contains("would change"))
+        XCTAssertTrue(plan.output.contains("    + create "), plan.output)
+        XCTAssertTrue(plan.output.contains("    - remove "), plan.output)
         XCTAssertFalse(plan.output.contains("Mallory-Pa55word-1"))
         await h.stop()
     }
@@ -216,7 +217,8 @@ final class PlanSafetyTests: XCTestCase {
         ], run.output)
         XCTAssertEqual(run.step("sneaky")?.writes, 4)
         // The diff shows what was sent, secrets masked.
-        XCTAssertTrue(run.output.contains("changed:"), run.output)
+        XCTAssertTrue(run.output.contains("    + created "), run.output)
+        XCTAssertTrue(run.output.contains("    - removed "), run.output)
         XCTAssertFalse(run.output.contains("Mallory-Pa55word-1"), run.output)
         XCTAssertFalse(run.output.contains(Hardening.alicePassword), run.output)
         let created = sneaky[0].changes.first { $0.path == "username" }
