@@ -13,8 +13,9 @@
 #
 # Usage: tools/build-static.sh [OUT_DIR]
 #   Builds in .build-release (not the shared debug .build; $SCRATCH_PATH overrides), then copies
-#   the binary and its resource bundles to OUT_DIR (default .build-release/dist) and prints the
-#   binary's path. Takes many minutes on 2 cores.
+#   the binary, stripped, and its resource bundles to OUT_DIR (default .build-release/dist) and
+#   prints the binary's path. The unstripped binary (symbols and debug info: about 60 MB more)
+#   stays in the scratch's release directory, for nm and debugging. Takes many minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +49,7 @@ swift build -c release --product twistlock-init --scratch-path "$scratch" \
 
 bin="$(swift build -c release --product twistlock-init --scratch-path "$scratch" --show-bin-path)"
 cp "$bin/twistlock-init" "$out/twistlock-init"
+strip "$out/twistlock-init"
 # Resource bundles live beside the binary (twistlock-init has none today: the console simulator's
 # belongs to twistlock-demo and twistlock-console-sim, which the image does not carry).
 for bundle in "$bin"/*.resources; do
