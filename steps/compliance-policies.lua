@@ -11,6 +11,7 @@
 -- outside the set are not touched. Every other setting is preserved; existing rules keep
 -- their order and new rules go first.
 
+local tables = require("tables")
 local policy = require("policy")
 local answers = require("answers")
 local compliance = require("policy_compliance")
@@ -44,7 +45,7 @@ policy.each_endpoint(compliance.ENDPOINTS, label, function(ep)
   end
   local path = "policies/compliance/" .. ep
   local current = answers.get_object(path)
-  local desired = policy.copy(current)
+  local desired = tables.copy(current)
   local report = compliance.apply(desired, wanted)
   local result = policy.write(path, current, desired, label(ep))
   for _, r in ipairs(report) do

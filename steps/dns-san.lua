@@ -9,6 +9,7 @@
 --   reports but must not be sent back). The diff shown compares against the read settings
 --   without those two dates, so it shows just the added name.
 
+local tables = require("tables")
 local fields = require("settings_fields")
 local answers = require("answers")
 
@@ -37,7 +38,7 @@ end
 
 local current = answers.get_object("settings/certs", { null_is_empty = true })
 local sans = current.consoleSAN
-if fields.is_null(sans) then sans = {} end
+if tables.is_null(sans) then sans = {} end
 for _, san in ipairs(sans) do
   if type(san) == "string" and string.lower(san) == string.lower(host) then
     log.info("certificate SAN %s already present (%d SANs), unchanged", host, #sans)
@@ -45,11 +46,11 @@ for _, san in ipairs(sans) do
   end
 end
 
-local before = fields.copy(current)
+local before = tables.copy(current)
 before.caExpiration = nil
 before.defenderOldCAExpiration = nil
-local body = fields.copy(before)
-local list = fields.array(sans)
+local body = tables.copy(before)
+local list = tables.array_of(sans)
 list[#list + 1] = host
 body.consoleSAN = list
 

@@ -14,6 +14,7 @@
 -- * A role that is not built in is passed on with a warning (consoles have custom roles); a
 --   group the console refuses fails the step naming the group, after the others were done.
 
+local tables = require("tables")
 local identity = require("identity")
 local fields = require("settings_fields")
 local answers = require("answers")
@@ -45,7 +46,7 @@ local function handle(spec)
       spec.name, spec.role, spec.authType)
     return
   end
-  local body = fields.copy(current)
+  local body = tables.copy(current)
   local changed = identity.group_update(body, spec)
   if #changed == 0 then
     log.info("group %s unchanged (%s, %s)", spec.name, spec.role, spec.authType)

@@ -10,6 +10,7 @@
 --   written when role, authType and password already match, so a second run writes nothing.
 -- * The password never appears in output (the body's password field is masked in diffs).
 
+local tables = require("tables")
 local identity = require("identity")
 local fields = require("settings_fields")
 local answers = require("answers")
@@ -46,7 +47,7 @@ if current == nil then
   return
 end
 
-local body = fields.copy(current)
+local body = tables.copy(current)
 local changed = identity.user_update(body, spec)
 local reason = table.concat(identity.user_differences(current, spec), ", ")
 if #changed == 0 then

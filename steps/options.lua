@@ -17,6 +17,7 @@
 -- kept as the console has it), and written only then. A failing object does not stop the
 -- others; the step fails at the end naming every object that failed.
 
+local tables = require("tables")
 local fields = require("settings_fields")
 local answers = require("answers")
 
@@ -71,7 +72,7 @@ local failures = {}
 
 local function handle(o)
   local current = answers.get_object(o.path, { null_is_empty = true })
-  local body = fields.copy(current)
+  local body = tables.copy(current)
   local changed = fields.apply(body, o.set)
   if #changed == 0 then
     log.info("%s unchanged", o.object)

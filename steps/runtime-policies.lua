@@ -13,6 +13,7 @@
 -- not forced. Every other setting is preserved, existing rules keep their order and a new rule
 -- (complete, built from the 34.04 schema) goes first.
 
+local tables = require("tables")
 local policy = require("policy")
 local answers = require("answers")
 local runtime = require("policy_runtime")
@@ -46,7 +47,7 @@ policy.each_endpoint(ENDPOINTS, label, function(ep)
   end
   local path = "policies/runtime/" .. ep
   local current = answers.get_object(path)
-  local desired = policy.copy(current)
+  local desired = tables.copy(current)
   local change = runtime.apply(desired, SPECS[ep], name, custom_ids)
   local result = policy.write(path, current, desired, label(ep))
   if change == "created" then

@@ -10,6 +10,7 @@
 -- * provider_name, console_url and groups are optional: left empty, the console's value is kept.
 -- * A certificate that differs only in line endings / trailing whitespace counts as equal.
 
+local tables = require("tables")
 local identity = require("identity")
 local fields = require("settings_fields")
 local answers = require("answers")
@@ -19,7 +20,7 @@ local spec, problems = identity.saml_spec(sso)
 fields.fail_on(problems, "sso")
 
 local current = answers.get_object("settings/saml", { null_is_empty = true })
-local body = fields.copy(current)
+local body = tables.copy(current)
 local changed = identity.saml_update(body, spec)
 
 if #changed == 0 then

@@ -10,6 +10,7 @@
 -- * Every other group and rule is kept as the console has it. Read once (GET trust/data),
 --   written once (PUT trust/data, the whole object) and only when something changed.
 
+local tables = require("tables")
 local trust = require("settings_trust")
 local fields = require("settings_fields")
 local answers = require("answers")
@@ -18,7 +19,7 @@ local spec, problems = trust.spec(fields.lookup(values, "console.trustedImages")
 fields.fail_on(problems, "trusted-images")
 
 local current = answers.get_object("trust/data", { null_is_empty = true })
-local body = fields.copy(current)
+local body = tables.copy(current)
 local changes = trust.apply(body, spec)
 
 if #changes == 0 then

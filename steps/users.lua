@@ -22,6 +22,7 @@
 --   console's refusal of it fails the step naming the user, after the other users were done.
 -- * No password appears in any output: bodies are marked sensitive, log lines never hold one.
 
+local tables = require("tables")
 local identity = require("identity")
 local fields = require("settings_fields")
 local answers = require("answers")
@@ -65,7 +66,7 @@ local function handle(spec)
     return
   end
 
-  local body = fields.copy(current)
+  local body = tables.copy(current)
   local changed = identity.user_update(body, spec)
   local reason = table.concat(differences, ", ")
   if spec.authType == "basic" then

@@ -19,9 +19,7 @@
 
 local M = {}
 
-local function is_null(v)
-  return v == nil or rawequal(v, json.null)
-end
+local is_null = require("tables").is_null
 
 --- How a value is named in an error: "an array", "an object", "a string", "null", ...
 function M.shape(v)

@@ -4,6 +4,7 @@
 -- The only function that talks to the console is `password_accepted` (a login as the user);
 -- everything else works on plain tables, so it can be tested with the standalone interpreter.
 
+local tables = require("tables")
 local fields = require("settings_fields")
 
 local M = {}
@@ -252,7 +253,7 @@ end
 --- Index of a list of console objects by a field (first one wins); null lists are empty.
 function M.index(list, field)
   local out = {}
-  if fields.is_null(list) or type(list) ~= "table" then return out end
+  if tables.is_null(list) or type(list) ~= "table" then return out end
   for _, o in ipairs(list) do
     if type(o) == "table" then
       local k = o[field]
@@ -264,7 +265,7 @@ end
 
 --- The console group for a values group name: by groupName, else by _id.
 function M.find_group(list, name)
-  if fields.is_null(list) or type(list) ~= "table" then return nil end
+  if tables.is_null(list) or type(list) ~= "table" then return nil end
   for _, g in ipairs(list) do
     if type(g) == "table" and g.groupName == name then return g end
   end
@@ -281,7 +282,7 @@ function M.user_differences(user, spec)
     out[#out + 1] = string.format("role: %s → %s", tostring(user.role), spec.role)
   end
   local have_auth = user.authType
-  if fields.is_null(have_auth) or have_auth == "" then have_auth = "basic" end
+  if tables.is_null(have_auth) or have_auth == "" then have_auth = "basic" end
   if have_auth ~= spec.authType then
     out[#out + 1] = string.format("authType: %s → %s", tostring(user.authType), spec.authType)
   end
@@ -292,7 +293,7 @@ end
 function M.user_update(user, spec)
   local assignments = { { field = "role", value = spec.role } }
   local have_auth = user.authType
-  if fields.is_null(have_auth) or have_auth == "" then have_auth = "basic" end
+  if tables.is_null(have_auth) or have_auth == "" then have_auth = "basic" end
   if have_auth ~= spec.authType then
     assignments[#assignments + 1] = { field = "authType", value = spec.authType }
   end

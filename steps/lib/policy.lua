@@ -8,66 +8,19 @@
 --   (the host skips the write when nothing differs).
 --
 -- Pure logic only: nothing here talks to the console except `policy.write` and
--- `policy.each_endpoint`, which use the host's `console`/`log` globals when called. JSON
--- helpers come from the host's `json` global when present (array markers, `json.null`), so
--- the functions also run in a plain Lua interpreter for unit tests.
+-- `policy.each_endpoint`, which use the host's `console`/`log` globals when called. The JSON
+-- table helpers are lib/tables.lua's (the host's markers when present), so the functions also
+-- run in a plain Lua interpreter for unit tests.
 
 local M = {}
 
----------------------------------------------------------------------------------------------
--- JSON-ish helpers
-
---- The host's `json.null` (or nil outside the host).
-local function null()
-  return json and json.null
-end
-
---- True when `v` is a table that is not `json.null`.
-function M.is_table(v)
-  return type(v) == "table" and v ~= null()
-end
-
---- Nil or `json.null`.
-function M.is_absent(v)
-  return v == nil or v == null()
-end
-
---- Marks `t` (or a new table) as a JSON array, so an empty one encodes as `[]`.
-function M.array(t)
-  local j = json
-  t = t or {}
-  if j and j.array then return j.array(t) end
-  return t
-end
-
---- Marks `t` (or a new table) as a JSON object, so an empty one encodes as `{}`.
-function M.object(t)
-  local j = json
-  t = t or {}
-  if j and j.object then return j.object(t) end
-  return t
-end
-
---- Deep copy of a decoded JSON value, keeping the array/object markers (so an empty list
---- stays `[]`). Plain Lua: cheaper than a round trip through the host for big policies.
-function M.copy(v)
-  if type(v) ~= "table" or v == null() then return v end
-  local out = {}
-  for k, x in next, v do
-    if type(x) == "table" then out[k] = M.copy(x) else out[k] = x end
-  end
-  local mt = getmetatable(v)
-  if mt == "json.array" then return M.array(out) end
-  if mt == "json.object" then return M.object(out) end
-  if type(mt) == "table" then return setmetatable(out, mt) end
-  return out
-end
+local T = require("tables")
 
 --- The sub-object `parent[key]`, created (as an empty object) when missing or null.
 function M.ensure_object(parent, key)
   local v = parent[key]
-  if not M.is_table(v) then
-    v = M.object()
+  if not T.is_table(v) then
+    v = T.object()
     parent[key] = v
   end
   return v
@@ -76,8 +29,8 @@ end
 --- The list `parent[key]`, created (as an empty array) when missing or null.
 function M.ensure_list(parent, key)
   local v = parent[key]
-  if not M.is_table(v) then
-    v = M.array()
+  if not T.is_table(v) then
+    v = T.array()
     parent[key] = v
   end
   return v
@@ -143,7 +96,7 @@ end
 function M.index_by_name(rules)
   local byName = {}
   for _, rule in ipairs(rules) do
-    if M.is_table(rule) and type(rule.name) == "string" and byName[rule.name] == nil then
+    if T.is_table(rule) and type(rule.name) == "string" and byName[rule.name] == nil then
       byName[rule.name] = rule
     end
   end
@@ -155,16 +108,16 @@ end
 --- keeps it); otherwise a complete "All" collection (every resource, wildcard) is built.
 function M.all_collections(rules)
   for _, rule in ipairs(rules or {}) do
-    if M.is_table(rule) and M.is_table(rule.collections) then
+    if T.is_table(rule) and T.is_table(rule.collections) then
       for _, c in ipairs(rule.collections) do
-        if M.is_table(c) and c.name == "All" then
-          return M.array({ M.copy(c) })
+        if T.is_table(c) and c.name == "All" then
+          return T.array({ T.copy(c) })
         end
       end
     end
   end
-  local star = function() return M.array({ "*" }) end
-  return M.array({ M.object({
+  local star = function() return T.array({ "*" }) end
+  return T.array({ T.object({
     name = "All",
     accountIDs = star(), appIDs = star(), clusters = star(), containers = star(),
     functions = star(), hosts = star(), images = star(), labels = star(), namespaces = star(),
@@ -178,7 +131,7 @@ end
 --- fresh console's default rules carry for every setting; the caller sets what it forces.
 --- (`owner` and `modified` are the console's to set.)
 function M.new_policy_rule(name, collections)
-  local A, O = M.array, M.object
+  local A, O = T.array, T.object
   return O({
     name = name,
     previousName = "",

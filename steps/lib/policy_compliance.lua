@@ -1,6 +1,7 @@
 -- Pure logic of the compliance policy step: index the console's compliance catalog once,
 -- then make the job's rules in one compliance policy (shared.Policy) list their checks.
 
+local tables = require("tables")
 local policy = require("policy")
 
 local M = {}
@@ -28,7 +29,7 @@ M.WHAT = {
 
 --- Validates `policies.compliance.templates` (a list of template names).
 function M.templates(list, key)
-  if list == nil or policy.is_absent(list) then return {} end
+  if list == nil or tables.is_null(list) then return {} end
   if type(list) ~= "table" then error(key .. ": must be a list of template names", 0) end
   local out, seen = {}, {}
   for i, t in ipairs(list) do
@@ -48,7 +49,7 @@ end
 --- Returns `{[endpoint] = {templates = {[template] = {ids...}}, severe = {ids...}}}` plus
 --- the set of templates the catalog names at all.
 function M.index(catalog, templates, threshold)
-  if not policy.is_table(catalog) or not policy.is_table(catalog.complianceVulnerabilities) then
+  if not tables.is_table(catalog) or not tables.is_table(catalog.complianceVulnerabilities) then
     error("compliance catalog (GET static/vulnerabilities): no complianceVulnerabilities list", 0)
   end
   local minRank = policy.SEVERITY_RANK[threshold]
@@ -72,11 +73,11 @@ function M.index(catalog, templates, threshold)
   end
 
   for i, check in ipairs(catalog.complianceVulnerabilities) do
-    if not policy.is_table(check) or math.type(check.id) ~= "integer" then
+    if not tables.is_table(check) or math.type(check.id) ~= "integer" then
       error(string.format("compliance catalog (GET static/vulnerabilities): check #%d has no integer id", i), 0)
     end
     local eps = endpointsOfType[check.type]
-    local tpls = policy.is_table(check.templates) and check.templates or {}
+    local tpls = tables.is_table(check.templates) and check.templates or {}
     for _, t in ipairs(tpls) do known[t] = true end
     if eps then
       local rank = policy.SEVERITY_RANK[check.severity]
@@ -118,11 +119,11 @@ end
 --- already alerts); checks outside `ids` are not touched. Returns the number added.
 function M.ensure_checks(rule, ids)
   local cond = rule.condition
-  local list = policy.is_table(cond) and policy.is_table(cond.vulnerabilities) and cond.vulnerabilities or nil
+  local list = tables.is_table(cond) and tables.is_table(cond.vulnerabilities) and cond.vulnerabilities or nil
   local have = {}
   if list then
     for _, c in ipairs(list) do
-      if policy.is_table(c) and c.id ~= nil then have[c.id] = true end
+      if tables.is_table(c) and c.id ~= nil then have[c.id] = true end
     end
   end
   local added = 0
@@ -132,7 +133,7 @@ function M.ensure_checks(rule, ids)
         list = policy.ensure_list(policy.ensure_object(rule, "condition"), "vulnerabilities")
       end
       have[id] = true
-      list[#list + 1] = policy.object({ id = id, block = false })
+      list[#list + 1] = tables.object({ id = id, block = false })
       added = added + 1
     end
   end

@@ -7,6 +7,7 @@
 -- (the documentation: "Each section's Enabled setting is not forced on"); a new rule starts
 -- with every section enabled.
 
+local tables = require("tables")
 local policy = require("policy")
 
 local M = {}
@@ -80,7 +81,7 @@ function M.resolve_custom_rules(list)
   end
   local byName, byId = {}, {}
   for _, r in ipairs(list) do
-    if policy.is_table(r) and r._id ~= nil then
+    if tables.is_table(r) and r._id ~= nil then
       if type(r.name) == "string" and byName[r.name] == nil then byName[r.name] = r._id end
       byId[r._id] = r
     end
@@ -106,17 +107,17 @@ end
 --- Returns the number added.
 function M.select_custom_rules(rule, ids)
   local have = {}
-  local list = policy.is_table(rule.customRules) and rule.customRules or nil
+  local list = tables.is_table(rule.customRules) and rule.customRules or nil
   if list then
     for _, ref in ipairs(list) do
-      if policy.is_table(ref) and ref._id ~= nil then have[ref._id] = true end
+      if tables.is_table(ref) and ref._id ~= nil then have[ref._id] = true end
     end
   end
   local added = 0
   for _, id in ipairs(ids) do
     if not have[id] then
       list = list or policy.ensure_list(rule, "customRules")
-      list[#list + 1] = policy.object({ _id = id, action = "incident", effect = "alert" })
+      list[#list + 1] = tables.object({ _id = id, action = "incident", effect = "alert" })
       have[id] = true
       added = added + 1
     end
@@ -126,7 +127,7 @@ end
 
 --- Appends each of `items` (strings) missing from `parent[key]`; keeps what is there.
 local function union_strings(parent, key, items)
-  local list = policy.is_table(parent[key]) and parent[key] or nil
+  local list = tables.is_table(parent[key]) and parent[key] or nil
   local have = {}
   if list then for _, v in ipairs(list) do have[v] = true end end
   local added = 0
@@ -193,11 +194,11 @@ function M.force_host(rule, custom_ids)
   n = count(policy.set(am, "skipSSHTracking", false), n)
 
   -- Log inspection: the six files with their regexes; extra files and regexes are kept.
-  local lir = policy.is_table(rule.logInspectionRules) and rule.logInspectionRules or nil
+  local lir = tables.is_table(rule.logInspectionRules) and rule.logInspectionRules or nil
   local byPath = {}
   if lir then
     for _, r in ipairs(lir) do
-      if policy.is_table(r) and type(r.path) == "string" and byPath[r.path] == nil then
+      if tables.is_table(r) and type(r.path) == "string" and byPath[r.path] == nil then
         byPath[r.path] = r
       end
     end
@@ -208,7 +209,7 @@ function M.force_host(rule, custom_ids)
       lir = lir or policy.ensure_list(rule, "logInspectionRules")
       local regex = {}
       for i, x in ipairs(d.regex) do regex[i] = x end
-      r = policy.object({ path = d.path, regex = policy.array(regex) })
+      r = tables.object({ path = d.path, regex = tables.array(regex) })
       lir[#lir + 1] = r
       byPath[d.path] = r
       n = n + 1
@@ -245,8 +246,8 @@ end
 -- then forced by the functions above; the others carry what a fresh 34.04 console's default
 -- rule has for them (sections enabled, empty lists, WildFire off, DNS lists disabled).
 
-local A = policy.array
-local O = policy.object
+local A = tables.array
+local O = tables.object
 
 local function deny_list() return O({ effect = "alert", paths = A() }) end
 local function port_list() return O({ allowed = A(), denied = A(), effect = "alert" }) end

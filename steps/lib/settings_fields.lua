@@ -1,76 +1,29 @@
--- Pure helpers shared by the identity and settings steps: safe values lookup, null handling,
--- deep copies, and "set these fields in place, tell me which ones changed".
+-- Pure helpers shared by the identity and settings steps: safe values lookup and "set these
+-- fields in place, tell me which ones changed". Null tests, copies and the JSON markers are
+-- lib/tables.lua's.
 --
--- Nothing here talks to the console. The host's `json` is used when it is there (to keep the
--- array/object markers of decoded tables); without it (the standalone interpreter used for unit
--- tests) plain tables are used, which encode the same way except for empty tables.
+-- Nothing here talks to the console.
 
 local M = {}
 
-local function host_json()
-  local ok, j = pcall(function() return json end)
-  if ok and type(j) == "table" then return j end
-  return nil
-end
-
---- True when `v` is missing or the JSON null.
-function M.is_null(v)
-  if v == nil then return true end
-  local j = host_json()
-  return j ~= nil and j.null ~= nil and rawequal(v, j.null)
-end
+local T = require("tables")
 
 --- Reads a dotted path ("console.options.network.host") from a table, nil when any part is
 --- missing (or not a table).
 function M.lookup(root, path)
   local cur = root
   for part in string.gmatch(path, "[^%.]+") do
-    if type(cur) ~= "table" or M.is_null(cur) then return nil end
+    if type(cur) ~= "table" or T.is_null(cur) then return nil end
     cur = cur[part]
   end
-  if M.is_null(cur) then return nil end
+  if T.is_null(cur) then return nil end
   return cur
-end
-
-local function deepcopy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = deepcopy(x) end
-  local mt = getmetatable(v)
-  if type(mt) == "table" then setmetatable(out, mt) end
-  return out
-end
-
---- A deep copy that keeps the host's JSON markers when the host is there.
-function M.copy(v)
-  local j = host_json()
-  if j ~= nil and j.copy ~= nil then return j.copy(v) end
-  return deepcopy(v)
-end
-
---- A new JSON array holding the elements of `t` (a Lua sequence or a values list).
-function M.array(t)
-  local out = {}
-  if t ~= nil then
-    for _, x in ipairs(t) do out[#out + 1] = x end
-  end
-  local j = host_json()
-  if j ~= nil and j.array ~= nil then return j.array(out) end
-  return out
-end
-
---- A new JSON object (empty stays `{}` when encoded).
-function M.object(t)
-  local out = t or {}
-  local j = host_json()
-  if j ~= nil and j.object ~= nil then return j.object(out) end
-  return out
 end
 
 --- Element-wise equality of two sequences of scalars (nil/null counts as empty).
 function M.same_list(a, b)
-  local na = M.is_null(a) and 0 or #a
-  local nb = M.is_null(b) and 0 or #b
+  local na = T.is_null(a) and 0 or #a
+  local nb = T.is_null(b) and 0 or #b
   if na ~= nb then return false end
   for i = 1, na do
     if a[i] ~= b[i] then return false end
@@ -86,15 +39,15 @@ function M.set(obj, path, value)
   local cur = obj
   for i = 1, #parts - 1 do
     local nxt = cur[parts[i]]
-    if type(nxt) ~= "table" or M.is_null(nxt) then
-      nxt = M.object({})
+    if type(nxt) ~= "table" or T.is_null(nxt) then
+      nxt = T.object({})
       cur[parts[i]] = nxt
     end
     cur = nxt
   end
   local last = parts[#parts]
   local old = cur[last]
-  if M.is_null(old) then old = nil end
+  if T.is_null(old) then old = nil end
   if old == value and math.type(old) == math.type(value) then return false end
   cur[last] = value
   return true

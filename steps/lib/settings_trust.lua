@@ -5,6 +5,7 @@
 -- goes first: rules are evaluated top to bottom, first match wins), and every field of our own
 -- group and rule that the values do not name.
 
+local tables = require("tables")
 local fields = require("settings_fields")
 
 local M = {}
@@ -17,7 +18,7 @@ function M.default_all_collection()
     description = "System - all resources collection" }
   for _, f in ipairs({ "accountIDs", "appIDs", "clusters", "containers", "functions", "hosts",
     "images", "labels", "namespaces" }) do
-    all[f] = fields.array({ "*" })
+    all[f] = tables.array_of({ "*" })
   end
   return all
 end
@@ -75,7 +76,7 @@ function M.spec(ti)
 end
 
 local function find_by(list, field, value)
-  if fields.is_null(list) then return nil end
+  if tables.is_null(list) then return nil end
   for i, o in ipairs(list) do
     if type(o) == "table" and o[field] == value then return o, i end
   end
@@ -83,7 +84,7 @@ local function find_by(list, field, value)
 end
 
 local function only_all(collections)
-  if fields.is_null(collections) or #collections ~= 1 then return false end
+  if tables.is_null(collections) or #collections ~= 1 then return false end
   local c = collections[1]
   return type(c) == "table" and c.name == "All"
 end
@@ -94,19 +95,19 @@ function M.apply(data, spec)
   local changes = {}
 
   -- the group
-  if fields.is_null(data.groups) then data.groups = fields.array({}) end
+  if tables.is_null(data.groups) then data.groups = tables.array_of({}) end
   local group = find_by(data.groups, "_id", spec.name)
   if group == nil then
-    table.insert(data.groups, { _id = spec.name, images = fields.array(spec.images) })
+    table.insert(data.groups, { _id = spec.name, images = tables.array_of(spec.images) })
     changes[#changes + 1] = string.format("created trust group %s (%d image patterns)", spec.name, #spec.images)
   elseif not fields.same_list(group.images, spec.images) then
-    group.images = fields.array(spec.images)
+    group.images = tables.array_of(spec.images)
     changes[#changes + 1] = string.format("set the images of trust group %s (%d patterns)", spec.name, #spec.images)
   end
 
   -- the policy
-  if fields.is_null(data.policy) then
-    data.policy = { _id = "trust", enabled = false, rules = fields.array({}) }
+  if tables.is_null(data.policy) then
+    data.policy = { _id = "trust", enabled = false, rules = tables.array_of({}) }
   end
   local policy = data.policy
   if policy.enabled ~= true then
@@ -114,7 +115,7 @@ function M.apply(data, spec)
     changes[#changes + 1] = "enabled the trust policy"
   end
   local all = M.find_all_collection(data)
-  if fields.is_null(policy.rules) then policy.rules = fields.array({}) end
+  if tables.is_null(policy.rules) then policy.rules = tables.array_of({}) end
 
   -- the rule
   local rule = find_by(policy.rules, "name", spec.name)
@@ -122,8 +123,8 @@ function M.apply(data, spec)
     table.insert(policy.rules, 1, {
       name = spec.name,
       effect = spec.effect,
-      allowedGroups = fields.array({ spec.name }),
-      collections = fields.array({ all and fields.copy(all) or M.default_all_collection() }),
+      allowedGroups = tables.array_of({ spec.name }),
+      collections = tables.array_of({ all and tables.copy(all) or M.default_all_collection() }),
     })
     changes[#changes + 1] = string.format("created trust rule %s (allow group %s, collections All, effect %s) as the first rule",
       spec.name, spec.name, spec.effect)
@@ -134,8 +135,8 @@ function M.apply(data, spec)
       rule.effect = spec.effect
     end
     local allowed = rule.allowedGroups
-    if fields.is_null(allowed) then
-      allowed = fields.array({})
+    if tables.is_null(allowed) then
+      allowed = tables.array_of({})
       rule.allowedGroups = allowed
     end
     local present = false
@@ -147,7 +148,7 @@ function M.apply(data, spec)
       changes[#changes + 1] = string.format("trust rule %s now allows group %s", spec.name, spec.name)
     end
     if not only_all(rule.collections) then
-      rule.collections = fields.array({ all and fields.copy(all) or M.default_all_collection() })
+      rule.collections = tables.array_of({ all and tables.copy(all) or M.default_all_collection() })
       changes[#changes + 1] = string.format("set the collections of trust rule %s to All", spec.name)
     end
   end
