@@ -1,82 +1,30 @@
--- Pure logic of the runtime policy step: the settings the documentation forces on the
--- container, host and serverless rules named `policies.name`, and complete new rules built
--- from the 34.04 schemas (runtime.ContainerPolicyRule / HostPolicyRule / ServerlessPolicyRule).
+-- How the runtime policy step applies what steps/runtime-policies.lua lists (the custom rules,
+-- the denied tools, the log inspection files and the settings forced per rule kind): forcing
+-- them on the rule named `policies.name`, and complete new rules built from the 34.04 schemas
+-- (runtime.ContainerPolicyRule / HostPolicyRule / ServerlessPolicyRule).
 --
--- "On" means an effect of at least `alert` (disable < alert < prevent < block): a stronger
--- effect a person set stays, nothing is weakened. A section's `disabled` flag is not forced
--- (the documentation: "Each section's Enabled setting is not forced on"); a new rule starts
--- with every section enabled.
+-- An effect forced "on" is raised to at least the level the step gives (disable < alert <
+-- prevent < block): a stronger effect a person set stays, nothing is weakened. Lists are
+-- completed, never trimmed. A new rule starts with every section enabled.
 
 local tables = require("tables")
 local policy = require("policy")
 
 local M = {}
 
--- The 15 custom rules selected for containers and hosts, by name, with the ids they carry on
--- 34.x consoles (15-29, in this order) as a fallback.
-M.CUSTOM_RULES = {
-  { name = "Detect privileged management tools starting in a container", id = 15 },
-  { name = "Detect usage of common data exfiltration ports", id = 16 },
-  { name = "Detect access to common crypto miner pool ports", id = 17 },
-  { name = "Detect access to cloud platform metadata APIs (AWS/GCP/Azure)", id = 18 },
-  { name = "Detect attempts to tamper with bash shell configuration", id = 19 },
-  { name = "Detect writes to linux password and shadow files", id = 20 },
-  { name = "Detect file writes under /etc folder (Host)", id = 21 },
-  { name = "Detect file writes under /etc folder (Container)", id = 22 },
-  { name = "Detect an execution of cron app", id = 23 },
-  { name = "A database server app spawned a new process other than itself", id = 24 },
-  { name = "Detect launching of suspicious networking scanning tool", id = 25 },
-  { name = "Detect launching of suspicious networking tool", id = 26 },
-  { name = "Detect user deletion", id = 27 },
-  { name = "Detect user modification", id = 28 },
-  { name = "Detect user creation", id = 29 },
-}
-
--- Host anti-malware "deny process by category": Exploit tools, Persistent access, Password
--- attacks, Sniffing and spoofing, expanded to tool names.
-M.DENIED_TOOLS = {
-  "cisco-ocs", "crackle", "yersinia", "cryptcat", "cymothoa", "dbd", "dns2tcpc", "dns2tcpd",
-  "htc", "hts", "pwnat", "sbd", "chntpw", "cmospwd", "crunch", "hashcat", "hydra",
-  "pw-inspector", "john", "mp32", "mp64", "ncrack", "ophcrack", "pd", "sp32", "sp64",
-  "thc-pptp-bruter", "truecrack", "bettercap", "fiked", "hamster", "hexinject", "prettypacket",
-  "hex2raw", "iaxflood", "inviteflood", "mitmproxy", "ohrwurm", "dns-rebind", "rtpbreak",
-  "sctpscan", "sipp", "sniffjoke", "sniffjokectl", "sslsplit", "wireshark", "tshark", "amap",
-  "amapcrap", "nmap", "ncat", "nping",
-}
-
--- Host log inspection defaults: the six files and their regexes.
-M.LOG_INSPECTION = {
-  { path = "/var/log/auth.log", regex = {
-    "Bad protocol version identification", "POSSIBLE BREAK-IN ATTEMPT",
-    "Did not receive identification string from", "(llegal|Invalid) user",
-    "authentication error", "PAM: Authentication failure", "Corrupted check bytes on input",
-    "not allowed because account is locked", "maximum authentication attempts exceeded" } },
-  { path = "/var/log/nginx/error.log", regex = { "password mismatch", "user .* was not found" } },
-  { path = "/var/log/mongodb/mongod.log", regex = {
-    " E ACCESS ", "authentication failed", "not authorized on" } },
-  { path = "/var/log/postgresql/postgresql-*.log", regex = {
-    "Peer authentication failed", "terminating connection" } },
-  { path = "/var/log/mysql.err", regex = {
-    "Access denied", "Fatal error:", "Authorization ID .* does not exist",
-    "Maximum number of authentication attempts reached" } },
-  { path = "/var/log/apache2/error.log", regex = {
-    "directory index forbidden", "user .* not found", "Invalid URI in request", "URI too long",
-    "client.*denied by server configuration:", "Authorization of user \\S* to access \\S* failed",
-    "authentication fail" } },
-}
-
 ---------------------------------------------------------------------------------------------
 -- Custom rules
 
---- Resolves the 15 custom rules against the console's list (GET custom-rules), by name.
---- `list` is nil when the list could not be read: then the 34.x ids are used.
+--- Resolves `wanted` (the documented custom rules, `{name, id}`) against the console's list
+--- (GET custom-rules), by name. `list` is nil when the list could not be read: then the 34.x
+--- ids are used.
 --- A name the console does not list falls back to its 34.x id when the console lists that id
 --- (a renamed rule); otherwise it is skipped. Returns `ids` (in documentation order) and
 --- `notes` (one line per fallback or skip, for the log).
-function M.resolve_custom_rules(list)
+function M.resolve_custom_rules(wanted, list)
   local ids, notes = {}, {}
   if list == nil then
-    for _, c in ipairs(M.CUSTOM_RULES) do ids[#ids + 1] = c.id end
+    for _, c in ipairs(wanted) do ids[#ids + 1] = c.id end
     return ids, notes
   end
   local byName, byId = {}, {}
@@ -86,7 +34,7 @@ function M.resolve_custom_rules(list)
       byId[r._id] = r
     end
   end
-  for _, c in ipairs(M.CUSTOM_RULES) do
+  for _, c in ipairs(wanted) do
     local id = byName[c.name]
     if id ~= nil then
       ids[#ids + 1] = id
@@ -151,49 +99,20 @@ local function count(changed, n)
   return n
 end
 
---- Container rule: anti-malware, processes, networking, file system, custom rules.
-function M.force_container(rule, custom_ids)
-  local n = 0
-  -- Anti-malware: advanced threat protection, Kubernetes attacks, cloud provider API queries
-  for _, k in ipairs({ "advancedProtectionEffect", "kubernetesEnforcementEffect",
-                       "cloudMetadataEnforcementEffect" }) do
-    n = count(policy.raise_effect(rule, k, "alert"), n)
+--- The object at the dotted `path` under `rule` (nil: the rule), each level created (as an
+--- empty object) when missing or null.
+local function section(rule, path)
+  local obj = rule
+  if path ~= nil then
+    for part in string.gmatch(path, "[^%.]+") do obj = policy.ensure_object(obj, part) end
   end
-  -- Processes: modified binaries, crypto miners, reverse shells, lateral movement, SUID;
-  -- child processes started by unrecognized parents
-  local p = policy.ensure_object(rule, "processes")
-  for _, k in ipairs({ "modifiedProcessEffect", "cryptoMinersEffect", "reverseShellEffect",
-                       "lateralMovementEffect", "suidBinariesEffect" }) do
-    n = count(policy.raise_effect(p, k, "alert"), n)
-  end
-  n = count(policy.set(p, "checkParentChild", true), n)
-  -- Networking: modified binaries, port scanning, raw sockets
-  local net = policy.ensure_object(rule, "network")
-  for _, k in ipairs({ "modifiedProcEffect", "portScanEffect", "rawSocketsEffect" }) do
-    n = count(policy.raise_effect(net, k, "alert"), n)
-  end
-  -- File system: binaries and certificates, encrypted/packed binaries, SSH and admin account
-  -- configuration files, suspicious ELF headers
-  local fs = policy.ensure_object(rule, "filesystem")
-  for _, k in ipairs({ "newFilesEffect", "encryptedBinariesEffect", "backdoorFilesEffect",
-                       "suspiciousELFHeadersEffect" }) do
-    n = count(policy.raise_effect(fs, k, "alert"), n)
-  end
-  n = count(M.select_custom_rules(rule, custom_ids), n)
-  return n
+  return obj
 end
 
---- Host rule: denied process categories, log inspection, activities, custom rules.
-function M.force_host(rule, custom_ids)
+--- Log inspection: each of `files` (`{path, regex}`) with its regexes; a file already there
+--- keeps its own regexes and gets the missing ones; other files are kept.
+local function force_log_inspection(rule, files)
   local n = 0
-  local am = policy.ensure_object(rule, "antiMalware")
-  local denied = policy.ensure_object(am, "deniedProcesses")
-  n = count(policy.raise_effect(denied, "effect", "alert"), n)
-  n = count(union_strings(denied, "paths", M.DENIED_TOOLS), n)
-  -- Track SSH events: on
-  n = count(policy.set(am, "skipSSHTracking", false), n)
-
-  -- Log inspection: the six files with their regexes; extra files and regexes are kept.
   local lir = tables.is_table(rule.logInspectionRules) and rule.logInspectionRules or nil
   local byPath = {}
   if lir then
@@ -203,13 +122,11 @@ function M.force_host(rule, custom_ids)
       end
     end
   end
-  for _, d in ipairs(M.LOG_INSPECTION) do
+  for _, d in ipairs(files) do
     local r = byPath[d.path]
     if r == nil then
       lir = lir or policy.ensure_list(rule, "logInspectionRules")
-      local regex = {}
-      for i, x in ipairs(d.regex) do regex[i] = x end
-      r = tables.object({ path = d.path, regex = tables.array(regex) })
+      r = tables.object({ path = d.path, regex = tables.array_of(d.regex) })
       lir[#lir + 1] = r
       byPath[d.path] = r
       n = n + 1
@@ -217,27 +134,31 @@ function M.force_host(rule, custom_ids)
       n = count(union_strings(r, "regex", d.regex), n)
     end
   end
-
-  -- Activities: Docker commands, read-only Docker events, sshd sessions, sudo/su commands.
-  -- (`activitiesDisabled` is the section's "Enabled" setting: not forced.)
-  local f = policy.ensure_object(rule, "forensic")
-  for _, k in ipairs({ "dockerEnabled", "readonlyDockerEnabled", "sshdEnabled", "sudoEnabled" }) do
-    n = count(policy.set(f, k, true), n)
-  end
-  n = count(M.select_custom_rules(rule, custom_ids), n)
   return n
 end
 
---- Serverless rule: advanced protection, crypto miners, block all but the main process.
---- Raw sockets: the 34.04 document has no field for serverless raw-socket detection (older
---- consoles took `network.skipRawSockets: false`, which 34.04 does not know and Go would
---- silently drop), so it is not sent; the step logs that once.
-function M.force_serverless(rule)
+--- Forces `forced` (one rule kind's entry of the step's FORCED table) on `rule`, in place:
+---   effects = { {section=, keys={...}, at_least=level}, ... }  effects raised to a level
+---   lists   = { {section=, key=, items={...}}, ... }          string lists completed
+---   set     = { {section=, key=, value=}, ... }                  settings set
+---   log_inspection = { {path=, regex={...}}, ... }             log inspection files
+---   custom_rules = true                                        the resolved custom rules selected
+--- (`section` is a dotted path under the rule, nil for the rule itself.) Returns the number of
+--- settings changed.
+function M.force(rule, forced, custom_ids)
   local n = 0
-  n = count(policy.set(rule, "advancedProtection", true), n)
-  local p = policy.ensure_object(rule, "processes")
-  n = count(policy.set(p, "checkCryptoMiners", true), n)
-  n = count(policy.set(p, "blockAllBinaries", true), n)
+  for _, e in ipairs(forced.effects or {}) do
+    local obj = section(rule, e.section)
+    for _, k in ipairs(e.keys) do n = count(policy.raise_effect(obj, k, e.at_least), n) end
+  end
+  for _, l in ipairs(forced.lists or {}) do
+    n = count(union_strings(section(rule, l.section), l.key, l.items), n)
+  end
+  for _, a in ipairs(forced.set or {}) do
+    n = count(policy.set(section(rule, a.section), a.key, a.value), n)
+  end
+  if forced.log_inspection ~= nil then n = n + force_log_inspection(rule, forced.log_inspection) end
+  if forced.custom_rules then n = count(M.select_custom_rules(rule, custom_ids), n) end
   return n
 end
 
@@ -349,26 +270,26 @@ function M.new_serverless_rule(name, collections)
   })
 end
 
--- kind -> {endpoint, builder, forcer(rule, custom_ids)}
-M.KINDS = {
-  { kind = "container", new = M.new_container_rule, force = M.force_container },
-  { kind = "host", new = M.new_host_rule, force = M.force_host },
-  { kind = "serverless", new = M.new_serverless_rule,
-    force = function(rule) return M.force_serverless(rule) end },
+-- rule kind (the policy's endpoint) -> its new-rule builder
+M.NEW_RULE = {
+  container = M.new_container_rule,
+  host = M.new_host_rule,
+  serverless = M.new_serverless_rule,
 }
 
---- Applies the rule named `name` to a runtime policy (a deep copy the caller owns).
---- Returns "created" or the number of settings changed on the existing rule.
-function M.apply(pol, spec, name, custom_ids)
+--- Applies the rule named `name` to a runtime policy of `kind` (a deep copy the caller owns),
+--- forcing `forced` (see M.force). Returns "created" or the number of settings changed on the
+--- existing rule.
+function M.apply(pol, kind, name, forced, custom_ids)
   local rules = policy.rules(pol)
   local rule = policy.index_by_name(rules)[name]
   if rule == nil then
-    rule = spec.new(name, policy.all_collections(rules))
-    spec.force(rule, custom_ids)
+    rule = M.NEW_RULE[kind](name, policy.all_collections(rules))
+    M.force(rule, forced, custom_ids)
     policy.prepend(rules, { rule })
     return "created"
   end
-  return spec.force(rule, custom_ids)
+  return M.force(rule, forced, custom_ids)
 end
 
 return M
