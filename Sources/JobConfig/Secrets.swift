@@ -34,14 +34,7 @@ public enum SecretsDirectory {
             throw ValuesError.secret(name: name, reason: "\(url.path) is a directory, not a file")
         }
         let real = try resolveInside(name: name, url: url, dir: dir)
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: real)
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: maxBytes + 1) ?? Data()
-        } catch {
-            throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(ValuesYAML.describe(error)))")
-        }
+        let data = try readRegularFile(real, name: name, dir: dir)
         if data.count > maxBytes {
             throw ValuesError.secret(name: name, reason: "is larger than \(ByteSize.text(maxBytes))")
         }
@@ -49,6 +42,44 @@ public enum SecretsDirectory {
             throw ValuesError.secret(name: name, reason: "is not UTF-8 text")
         }
         return trimTrailingNewlines(text)
+    }
+
+    /// The bytes of the regular file `url` (at most `maxBytes + 1`). Opened non-blocking and
+    /// checked with `fstat` before any read: a FIFO (whose open or read would wait for a writer
+    /// forever), a device (`/dev/zero`, `/dev/tty`) or a socket is refused without being read.
+    static func readRegularFile(_ url: URL, name: String, dir: URL) throws -> Data {
+        let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(String(cString: strerror(errno))))")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            let kind: String
+            switch st.st_mode & S_IFMT {
+            case S_IFIFO: kind = "a FIFO"
+            case S_IFCHR, S_IFBLK: kind = "a device"
+            case S_IFSOCK: kind = "a socket"
+            case S_IFDIR: kind = "a directory"
+            default: kind = "not a regular file"
+            }
+            throw ValuesError.secret(name: name, reason: "\(url.path) is \(kind), not a regular file; refused without reading it")
+        }
+        var bytes = [UInt8](repeating: 0, count: maxBytes + 1)
+        var got = 0
+        while got < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(String(cString: strerror(errno))))")
+            }
+            if n == 0 { break }
+            got += n
+        }
+        return Data(bytes[..<got])
     }
 
     /// The real path of the secret file `url`, which must lie inside the real path of `dir`.

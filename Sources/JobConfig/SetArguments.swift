@@ -15,17 +15,42 @@ public enum SetArguments {
     }
 
     /// A malformed argument. The message quotes the argument with its values replaced by `…`,
-    /// so a password given on the command line does not end up in an error.
+    /// so a password given on the command line does not end up in an error; after the `=` of
+    /// a secret key (`console.credentials.password=…`) nothing at all is quoted, since an
+    /// unescaped comma makes the rest of a password look like more keys.
     public struct SyntaxError: Error, CustomStringConvertible, Equatable {
         public let argument: String
         public let message: String
-        public var description: String { "--set \(argument): \(message)" }
+        public var flag: String = "--set"
+        public var description: String { "\(flag) \(argument): \(message)" }
     }
 
-    /// Parses one `--set` argument into its assignments.
-    public static func parse(_ argument: String) throws -> [Assignment] {
+    /// Parses one `--set` argument into its assignments; `forceString` reads it as
+    /// `--set-string` does (every value a string, list items too: `12345` stays `"12345"`).
+    public static func parse(_ argument: String, forceString: Bool = false) throws -> [Assignment] {
         var parser = ArgumentParser(argument)
-        return try parser.parseAll()
+        parser.forceString = forceString
+        do {
+            return try parser.parseAll()
+        } catch var error as SyntaxError {
+            if forceString { error.flag = "--set-string" }
+            throw error
+        }
+    }
+
+    /// Whether a key names a secret (its last key is a password, token, secret, key or
+    /// license), so that nothing after its `=` is ever quoted.
+    public static func isSecretKey(_ path: [PathComponent]) -> Bool {
+        guard let last = path.reversed().lazy.compactMap({ c -> String? in
+            if case .key(let k) = c { return k } else { return nil }
+        }).first else { return false }
+        return isSecretKeyName(last)
+    }
+
+    static func isSecretKeyName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        if ["license", "licensekey", "apikey", "privatekey", "credentials"].contains(lower) { return true }
+        return ["password", "passwd", "secret", "token"].contains { lower.contains($0) }
     }
 
     /// Applies assignments to a values tree (a map), creating maps and lists on the way.
@@ -70,34 +95,46 @@ public enum SetArguments {
         let chars: [Character]
         var pos = 0
         let argument: String
+        var forceString = false
+        /// The key whose value is being read is a secret's: errors from here on quote nothing
+        /// past its `=`.
+        var secretKey: String?
 
         init(_ argument: String) {
             self.argument = argument
             self.chars = Array(argument)
         }
 
-        /// The argument with every value replaced by `…` (keys kept).
+        /// The argument with every value replaced by `…` (keys kept), and everything after
+        /// the `=` of a secret key dropped.
         var masked: String {
             var out = ""
             var inValue = false
             var depth = 0
+            var key = ""
             var i = 0
             while i < chars.count {
                 let c = chars[i]
                 if c == "\\" {
-                    if !inValue { out.append(c); if i + 1 < chars.count { out.append(chars[i + 1]) } }
+                    if !inValue {
+                        out.append(c)
+                        if i + 1 < chars.count { out.append(chars[i + 1]); key.append(chars[i + 1]) }
+                    }
                     i += 2
                     continue
                 }
                 if inValue {
                     if c == "{" { depth += 1 } else if c == "}" { depth = max(0, depth - 1) }
-                    if c == ",", depth == 0 { inValue = false; out.append(c) }
+                    if c == ",", depth == 0 { inValue = false; key = ""; out.append(c) }
                 } else if c == "=" {
+                    out += "=…"
+                    let lastKey = key.split(whereSeparator: { $0 == "." || $0 == "[" || $0 == "]" }).last.map(String.init) ?? key
+                    if SetArguments.isSecretKeyName(lastKey) { return out }
                     inValue = true
                     depth = 0
-                    out += "=…"
                 } else {
                     out.append(c)
+                    if c == "," { key = "" } else { key.append(c) }
                 }
                 i += 1
             }
@@ -105,7 +142,12 @@ public enum SetArguments {
         }
 
         func fail(_ message: String) -> SyntaxError {
-            SyntaxError(argument: masked, message: message)
+            if let secretKey {
+                return SyntaxError(argument: masked, message: "cannot be read after the value of the secret \(secretKey) "
+                    + "(nothing after its \"=\" is shown); a \",\" inside a value needs a backslash (\\,), "
+                    + "or give the secret in a file of the secrets directory")
+            }
+            return SyntaxError(argument: masked, message: message)
         }
 
         mutating func parseAll() throws -> [Assignment] {
@@ -117,6 +159,7 @@ public enum SetArguments {
                     throw fail("key \"\(ValuePath.string(path))\" has no value (expected key=value)")
                 }
                 pos += 1
+                if SetArguments.isSecretKey(path) { secretKey = ValuePath.string(path) }
                 let value = try parseValue()
                 result.append(Assignment(path: path, value: value))
                 if pos < chars.count {
@@ -221,13 +264,13 @@ public enum SetArguments {
                         continue
                     }
                     if c == "}" {
-                        if !current.isEmpty || !items.isEmpty { items.append(SetArguments.typed(current)) }
+                        if !current.isEmpty || !items.isEmpty { items.append(typed(current)) }
                         pos += 1
                         closed = true
                         break
                     }
                     if c == "," {
-                        items.append(SetArguments.typed(current))
+                        items.append(typed(current))
                         current = ""
                     } else {
                         current.append(c)
@@ -253,7 +296,11 @@ public enum SetArguments {
                 text.append(c)
                 pos += 1
             }
-            return SetArguments.typed(text)
+            return typed(text)
+        }
+
+        func typed(_ text: String) -> JSON {
+            forceString ? .string(text) : SetArguments.typed(text)
         }
     }
 }

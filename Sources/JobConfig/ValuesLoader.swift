@@ -16,7 +16,8 @@ import JSONModel
 /// Keys nobody reads (`UnknownKeys`) are found in each file and each `--set` on its own, so
 /// each is named with its source; they are warnings, or problems with `strict`.
 public enum ValuesLoader {
-    public static func load(files: [URL], sets: [String], secretsDir: URL?, strict: Bool = false) throws -> Values {
+    public static func load(files: [URL], sets: [String], setStrings: [String] = [], secretsDir: URL?,
+                            strict: Bool = false) throws -> Values {
         var user: JSON = .object([:])
         var unknown: [ValuesProblem] = []
         for file in files {
@@ -28,14 +29,16 @@ public enum ValuesLoader {
             user = mergeUser(user, document)
         }
         var setProblems: [ValuesProblem] = []
-        for argument in sets {
+        // All `--set`, then all `--set-string` (Helm's order).
+        for (argument, asString) in sets.map({ ($0, false) }) + setStrings.map({ ($0, true) }) {
             do {
-                let parsed = try SetArguments.parse(argument)
+                let parsed = try SetArguments.parse(argument, forceString: asString)
                 user = SetArguments.apply(parsed, to: user)
                 unknown += UnknownKeys.find(in: SetArguments.apply(parsed, to: .object([:])),
-                                            source: "--set " + parsed.map { ValuePath.string($0.path) + "=…" }.joined(separator: ","))
+                                            source: (asString ? "--set-string " : "--set ")
+                                                + parsed.map { ValuePath.string($0.path) + "=…" }.joined(separator: ","))
             } catch let error as SetArguments.SyntaxError {
-                setProblems.append(ValuesProblem(key: "--set \(error.argument)", message: error.message))
+                setProblems.append(ValuesProblem(key: "\(error.flag) \(error.argument)", message: error.message))
             }
         }
         if !setProblems.isEmpty { throw ValuesError.invalid(setProblems) }

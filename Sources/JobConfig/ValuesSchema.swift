@@ -406,6 +406,9 @@ enum ValuesSchema {
     /// The built-in defaults as one map.
     static let defaults: JSON = SchemaField("", root).effectiveDefault ?? .object([:])
 
+    /// The shortest secret value accepted (the redactor masks secrets of this length and more).
+    public static let minimumSecretLength = 4
+
     /// Values keys that can come from a file of the same name in the secrets directory
     /// (besides `console.additionalUsers.<username>.password`).
     static let secretKeys = [

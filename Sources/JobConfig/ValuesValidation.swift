@@ -82,6 +82,12 @@ struct ValuesValidator {
         case .string(let maxBytes):
             guard case .string(let s) = value else { return mismatch(value, type, path, secret) }
             checkLength(s, maxBytes, path)
+            // A user name is an identifier, shown in output; every other secret is masked in
+            // every line, which a very short one would make meaningless (issue 13).
+            if secret, !path.hasSuffix(".username"), !Self.isBlank(s), s.count < ValuesSchema.minimumSecretLength {
+                problem(path, "a secret of fewer than \(ValuesSchema.minimumSecretLength) characters is refused "
+                    + "(it could not be masked in output without masking those letters everywhere)")
+            }
         case .int(let min, let max):
             guard case .int(let i) = value else { return mismatch(value, type, path, secret) }
             if i < min || i > max {

@@ -239,9 +239,9 @@ final class GateTests: XCTestCase {
           externalHost: ""
           license: VERY-SECRET-LICENSE
           additionalUsers:
-            - {username: a, password: pa, role: user}
-            - {username: b, password: pb, role: user}
-            - {username: c, password: pc, role: user}
+            - {username: a, password: pa-long, role: user}
+            - {username: b, password: pb-long, role: user}
+            - {username: c, password: pc-long, role: user}
         domain: example.com
         defender: {rolloutTimeoutSeconds: 3, resources: {}}
         custom: {zero: 0, float: 0.0, one: 1.5, map: {a: 1}, nothing: null, list: [x]}

@@ -56,7 +56,7 @@ final class SecretsTests: XCTestCase {
 
     func testSecretFilesForUnknownUsersAndLookalikeNamesWarn() throws {
         let secrets = try makeKubernetesSecretDir([
-            "console.additionalUsers.zed.password": "pw",
+            "console.additionalUsers.zed.password": "pw-long",
             "console.credentials.pasword": "typo",
         ])
         let values = try loadValues([], secretsDir: secrets.url)
@@ -66,7 +66,7 @@ final class SecretsTests: XCTestCase {
     }
 
     func testPasswordFromAFileForANonBasicUserIsAnError() throws {
-        let secrets = try makeKubernetesSecretDir(["console.additionalUsers.sam.password": "pw"])
+        let secrets = try makeKubernetesSecretDir(["console.additionalUsers.sam.password": "pw-long"])
         let found = problems(["console: {additionalUsers: [{username: sam, role: user, authType: saml}]}\n"],
                              secretsDir: secrets.url)
         XCTAssertEqual(found, ["console.additionalUsers[0].password: a password is only meaningful for basic users "

@@ -28,7 +28,7 @@ final class UnknownKeysTests: XCTestCase {
          "console.trustedImages.defaultEffect"),
         // under list items
         ("console:\n  groups:\n    - {group: g, role: admin, gruop: h}\n", "console.groups[0].gruop", "console.groups[0].group"),
-        ("console:\n  additionalUsers:\n    - {username: a, password: p, role: user}\n    - {username: b, password: p, role: user, auth_type: basic}\n",
+        ("console:\n  additionalUsers:\n    - {username: a, password: p-long, role: user}\n    - {username: b, password: p-long, role: user, auth_type: basic}\n",
          "console.additionalUsers[1].auth_type", "console.additionalUsers[1].authType"),
         // deep, and a console-chart key misspelt
         ("console:\n  options:\n    logon:\n      requireStrongPasswords: false\n",

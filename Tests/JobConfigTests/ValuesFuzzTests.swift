@@ -40,7 +40,7 @@ final class ValuesFuzzTests: XCTestCase {
     }
 
     func testAnOpenEnumOnlyWarnsButNamesTheKey() throws {
-        let values = try loadValues(["console: {additionalUsers: [{username: u, password: pw, role: site-owner}]}\n"])
+        let values = try loadValues(["console: {additionalUsers: [{username: u, password: pw-long, role: site-owner}]}\n"])
         XCTAssertEqual(values.warnings.map(\.key), ["console.additionalUsers[0].role"])
     }
 
@@ -61,9 +61,9 @@ final class ValuesFuzzTests: XCTestCase {
             ("defender.consoleAddress", ""),
             ("policies.name", ""),
             ("console.trustedImages.name", ""),
-            ("console.additionalUsers[0].username", "console: {additionalUsers: [{username: u, password: pw, role: user}]}"),
-            ("console.additionalUsers[0].role", "console: {additionalUsers: [{username: u, password: pw, role: user}]}"),
-            ("console.additionalUsers[0].password", "console: {additionalUsers: [{username: u, password: pw, role: user}]}"),
+            ("console.additionalUsers[0].username", "console: {additionalUsers: [{username: u, password: pw-long, role: user}]}"),
+            ("console.additionalUsers[0].role", "console: {additionalUsers: [{username: u, password: pw-long, role: user}]}"),
+            ("console.additionalUsers[0].password", "console: {additionalUsers: [{username: u, password: pw-long, role: user}]}"),
             ("console.groups[0].group", "console: {groups: [{group: g, role: admin}]}"),
             ("console.groups[0].role", "console: {groups: [{group: g, role: admin}]}"),
         ]

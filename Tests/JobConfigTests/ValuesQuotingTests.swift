@@ -13,9 +13,9 @@ final class ValuesQuotingTests: XCTestCase {
         let yaml = """
         console:
           additionalUsers:
-            - {username: alice, password: pw, role: admin}
-            - {username: "   ", password: pw, role: user}
-            - {username: bob, password: pw, role: "\\t"}
+            - {username: alice, password: pw-long, role: admin}
+            - {username: "   ", password: pw-long, role: user}
+            - {username: bob, password: pw-long, role: "\\t"}
             - {username: carol, password: "  \\n ", role: user}
             - {username: dave, password: " ", role: user, authType: saml}
             - {username: "\\n", role: user}
@@ -36,7 +36,7 @@ final class ValuesQuotingTests: XCTestCase {
             "console.groups[1].group: required (the group's name, a non-empty string)",
             "console.groups[2].role: required (\(Self.roles), or a custom role)",
         ])
-        let ok = try loadValues(["console: {additionalUsers: [{username: u, password: pw, role: user}], groups: [{group: g, role: admin}]}\n"])
+        let ok = try loadValues(["console: {additionalUsers: [{username: u, password: pw-long, role: user}], groups: [{group: g, role: admin}]}\n"])
         XCTAssertTrue(ok.warnings.isEmpty, "\(ok.warnings)")
     }
 
@@ -44,7 +44,7 @@ final class ValuesQuotingTests: XCTestCase {
         // A blank role is "required", not also "not a built-in role".
         var validator = ValuesValidator()
         validator.validate(.object(["console": .object(["additionalUsers": .array([
-            .object(["username": "u", "password": "pw", "role": "  "]),
+            .object(["username": "u", "password": "pw-long", "role": "  "]),
         ])])]))
         XCTAssertEqual(validator.warnings, [])
         XCTAssertEqual(validator.problems.map(\.key), ["console.additionalUsers[0].role"])
@@ -72,8 +72,8 @@ final class ValuesQuotingTests: XCTestCase {
         policies: {vulnerabilities: {alertThreshold: "\(long)"}}
         console:
           additionalUsers:
-            - {username: "\(long)", password: pw, role: "\(long)"}
-            - {username: "\(long)", password: pw, role: user}
+            - {username: "\(long)", password: pw-long, role: "\(long)"}
+            - {username: "\(long)", password: pw-long, role: user}
         """
         do {
             _ = try loadValues([yaml])
@@ -90,7 +90,7 @@ final class ValuesQuotingTests: XCTestCase {
         }
         var validator = ValuesValidator()
         validator.validate(.object(["console": .object(["additionalUsers": .array([
-            .object(["username": "u", "password": "pw", "role": .string(long)]),
+            .object(["username": "u", "password": "pw-long", "role": .string(long)]),
         ])])]))
         XCTAssertEqual(validator.warnings.map(\.key), ["console.additionalUsers[0].role"])
         XCTAssertTrue(validator.warnings[0].message.hasPrefix("\"\(String(repeating: "x", count: 80))…\" (5000 characters) is not a built-in role"),

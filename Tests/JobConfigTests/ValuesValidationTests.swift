@@ -17,9 +17,9 @@ final class ValuesValidationTests: XCTestCase {
           updateUsers: "yes"
           additionalUsers:
             - {username: alice, role: admin}
-            - {username: bob, password: pw, role: auditor, authType: ldap}
-            - {username: alice, password: pw2, role: user, authType: kerberos}
-            - {password: pw3}
+            - {username: bob, password: pw-long, role: auditor, authType: ldap}
+            - {username: alice, password: pw2-long, role: user, authType: kerberos}
+            - {password: pw3-long}
             - just-a-string
           groups:
             - {group: devs, role: devOps, authType: ldapGroup}
@@ -116,14 +116,14 @@ final class ValuesValidationTests: XCTestCase {
     }
 
     func testUnknownRoleIsAWarningNotAnError() throws {
-        let values = try loadValues(["console: {additionalUsers: [{username: dan, password: pw, role: platformOwner}],"
+        let values = try loadValues(["console: {additionalUsers: [{username: dan, password: pw-long, role: platformOwner}],"
                                      + " groups: [{group: g, role: cloudAccountManager}]}\n"])
         XCTAssertEqual(values.warnings.map(\.key), ["console.additionalUsers[0].role", "console.groups[0].role"])
         XCTAssertTrue(values.warnings[0].message.contains("\"platformOwner\" is not a built-in role"), values.warnings[0].message)
     }
 
     func testUnknownKeysWarnWithTheKeyMeant() throws {
-        let values = try loadValues(["policies: {Name: Mine, extra: 1}\nconsole: {additionalUsers: [{userName: x, username: y, password: p, role: user}]}\n"])
+        let values = try loadValues(["policies: {Name: Mine, extra: 1}\nconsole: {additionalUsers: [{userName: x, username: y, password: p-long, role: user}]}\n"])
         XCTAssertEqual(values.warnings.map(\.key), ["console.additionalUsers[0].userName", "policies.Name", "policies.extra"])
         XCTAssertTrue(values.warnings[0].message.hasSuffix("did you mean `console.additionalUsers[0].username`?"))
         XCTAssertTrue(values.warnings[1].message.hasSuffix("did you mean `policies.name`?"))
@@ -148,13 +148,13 @@ final class ValuesValidationTests: XCTestCase {
     }
 
     func testPasswordRulesForUsers() {
-        XCTAssertEqual(problems(["console: {additionalUsers: [{username: o, password: x, role: user, authType: oidc}]}\n"]),
+        XCTAssertEqual(problems(["console: {additionalUsers: [{username: o, password: x-long, role: user, authType: oidc}]}\n"]),
                        ["console.additionalUsers[0].password: a password is only meaningful for basic users (this user's authType is oidc)"])
         XCTAssertEqual(problems(["console: {additionalUsers: [{username: b, role: user, authType: \"\"}]}\n"]),
                        ["console.additionalUsers[0].password: required for a basic user; set it in the values or in the file console.additionalUsers.b.password of the secrets directory"])
         // The admin and the metrics user are managed by their own steps: listed again, they are
         // skipped with a warning, not refused.
-        let values = try? loadValues(["console: {additionalUsers: [{username: admin, password: x, role: user}, {username: twistlock-metrics, password: y, role: auditor}]}\nmonitoring: {enabled: true, password: m}\n"])
+        let values = try? loadValues(["console: {additionalUsers: [{username: admin, password: x-long, role: user}, {username: twistlock-metrics, password: y-long, role: auditor}]}\nmonitoring: {enabled: true, password: m-long}\n"])
         XCTAssertEqual(values?.warnings.map(\.description), [
             "console.additionalUsers[0].username: is the admin account of console.credentials.username; the users step skips it (the admin step manages it)",
             "console.additionalUsers[1].username: is the metrics user of monitoring.username; the users step skips it (the metrics-user step manages it)",

@@ -18,7 +18,7 @@ final class HardeningInputTests: XCTestCase {
         let cases: [(values: String, sets: [String], names: [String])] = [
             ("""
             policies: {enabled: "yes please", vulnerabilities: {alertThreshold: severe}}
-            console: {additionalUsers: [{username: dave, role: user, authType: kerberos, password: x}], groups: {g: 1}}
+            console: {additionalUsers: [{username: dave, role: user, authType: kerberos, password: x-long}], groups: {g: 1}}
             defender: {rolloutTimeoutSeconds: 0, podLabels: [a]}
             init: {waitTimeoutSeconds: "ten"}
             sso: {enabled: true}
