@@ -378,6 +378,7 @@ public final class ConsoleClient: @unchecked Sendable {
             request.body = .string(body)
         }
         if auth, let t = lock.withLock({ token }) {
+            redactor.add(t)
             request.headers.add(name: "Authorization", value: "Bearer \(t)")
         }
         defer { lock.withLock { current = nil } }
@@ -396,6 +397,11 @@ public final class ConsoleClient: @unchecked Sendable {
         var text = ""
         if var buf = answer.body {
             text = buf.readString(length: buf.readableBytes) ?? ""
+        }
+        // Every token the console hands out is a secret, whoever asked for it.
+        if text.range(of: "token", options: .caseInsensitive) != nil, let json = try? JSON.parse(text) { redactor.addTokens(in: json) }
+        for (name, value) in answer.headers where name == "authorization" || name.contains("token") {
+            redactor.addAuthorization(value)
         }
         return ConsoleResponse(status: answer.status, headers: answer.headers, bodyText: text, redactor: redactor)
     }

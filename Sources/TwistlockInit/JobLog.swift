@@ -32,9 +32,8 @@ public final class JobLog: @unchecked Sendable {
         self.format = format
         self.redactor = redactor
         self.keepLines = keepLines
-        self.sink = sink ?? { line in
-            FileHandle.standardOutput.write((line + "\n").data(using: .utf8)!)
-        }
+        // A closed or full stdout drops the line (counted in `SafeOutput`), never traps.
+        self.sink = sink ?? { line in SafeOutput.line(line) }
     }
 
     /// A message from a step (or the runner, with step nil).
@@ -42,12 +41,10 @@ public final class JobLog: @unchecked Sendable {
         let clean = redactor.redact(message)
         switch format {
         case .text:
-            let prefix = step.map { "[\($0)] " } ?? ""
-            let text = clean.split(separator: "\n", omittingEmptySubsequences: false)
-                .enumerated()
-                .map { $0.offset == 0 ? "  \(level.marker) \(prefix)\($0.element)" : "      \($0.element)" }
-                .joined(separator: "\n")
-            emit(text)
+            // One message, one line: control characters (newlines included) are escaped so a
+            // value, a console answer or a step cannot forge a line of the job's own.
+            let prefix = step.map { "[\(TextSafety.escape($0))] " } ?? ""
+            emit("  \(level.marker) \(prefix)\(TextSafety.escape(clean))")
         case .json:
             var obj: [String: JSON] = [
                 "level": .string(level.rawValue),
@@ -56,7 +53,7 @@ public final class JobLog: @unchecked Sendable {
             ]
             if let step { obj["step"] = .string(step) }
             for (k, v) in fields { obj[k] = redactor.redact(v) }
-            emit(JSON.object(obj).encoded())
+            emit(TextSafety.escapeJSONLine(JSON.object(obj).encoded()))
         }
     }
 
@@ -64,12 +61,12 @@ public final class JobLog: @unchecked Sendable {
     public func print(_ text: String, event: String = "output", fields: [String: JSON] = [:]) {
         switch format {
         case .text:
-            emit(redactor.redact(text))
+            emit(TextSafety.escape(redactor.redact(text)))
         case .json:
             var obj: [String: JSON] = ["event": .string(event), "time": .string(JobLog.timestamp())]
             for (k, v) in fields { obj[k] = redactor.redact(v) }
             if fields.isEmpty { obj["message"] = .string(redactor.redact(text)) }
-            emit(JSON.object(obj).encoded())
+            emit(TextSafety.escapeJSONLine(JSON.object(obj).encoded()))
         }
     }
 

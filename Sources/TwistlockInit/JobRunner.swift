@@ -7,6 +7,8 @@ import LuaHost
 public struct JobOptions: Sendable {
     public var valuesFiles: [URL] = []
     public var sets: [String] = []
+    /// `--set-string`: like `sets`, every value a string; applied after them.
+    public var setStrings: [String] = []
     /// The project's steps directory first, then operators' directories (`--steps-dir`).
     public var stepsDirs: [URL] = []
     public var secretsDir: URL?
@@ -63,6 +65,8 @@ public struct JobReport: Sendable {
     public var problems: [String] = []
     public var warnings: [String] = []
     public var seconds: Double = 0
+    /// Output that could not be written (a closed pipe, a full disk): "stdout: 3 writes dropped (…)".
+    public var outputDropped: [String] = []
 
     public var json: JSON {
         var o: [String: JSON] = [
@@ -92,6 +96,7 @@ public struct JobReport: Sendable {
         if !cannotCompare.isEmpty { o["cannotCompare"] = .array(cannotCompare.map { $0.json }) }
         if !problems.isEmpty { o["problems"] = .array(problems.map { .string($0) }) }
         if !warnings.isEmpty { o["warnings"] = .array(warnings.map { .string($0) }) }
+        if !outputDropped.isEmpty { o["outputDropped"] = .array(outputDropped.map { .string($0) }) }
         return .object(o)
     }
 }
@@ -115,6 +120,8 @@ public final class JobRunner: @unchecked Sendable {
     private var vm: LuaVM?
     private var context: JobContext?
     private var interruptedBy: String?
+    /// `--report-json` names a path the report cannot go to (refused as invalid input).
+    private var reportRefused = false
 
     public init(options: JobOptions, log: JobLog? = nil) {
         self.options = options
@@ -125,8 +132,8 @@ public final class JobRunner: @unchecked Sendable {
 
     /// Loads and validates values and the manifest; used by `list`, `run` and `plan`.
     public static func prepare(_ options: JobOptions, redactor: Redactor) throws -> (Values, [StepSpec]) {
-        let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, secretsDir: options.secretsDir,
-                                           strict: options.strict)
+        let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, setStrings: options.setStrings,
+                                           secretsDir: options.secretsDir, strict: options.strict)
         for s in values.secrets { redactor.add(s) }
         let steps = try Manifest.load(stepsDirs: options.stepsDirs)
         let problems = validateConditions(steps, values: values) + validateSelection(options, steps: steps)
@@ -174,15 +181,25 @@ public final class JobRunner: @unchecked Sendable {
         defer { _ = started }
         let finish: (inout JobReport) -> Void = { report in
             report.seconds = ProcessInfo.processInfo.systemUptime - started
+            report.outputDropped = SafeOutput.droppedSummary
             self.writeReport(report)
         }
 
-        let values: Values
-        let steps: [StepSpec]
+        // User info in the console URL is refused below; masked from here on all the same.
+        for s in ConsoleURL.userInfoSecrets(options.consoleURL) where s.count >= Redactor.minimumLength { redactor.add(s) }
+        // The flags themselves (ranges, console URL, CA file, report path): with the values'
+        // problems, all at once, before any request.
+        let optionProblems = options.problems
+        var prepared: (Values, [StepSpec])?
+        var inputProblems = optionProblems
         do {
-            (values, steps) = try JobRunner.prepare(options, redactor: redactor)
+            prepared = try JobRunner.prepare(options, redactor: redactor)
         } catch {
-            report.problems = JobRunner.problemLines(error).map { redactor.redact($0) }
+            inputProblems += JobRunner.problemLines(error)
+        }
+        if let report = options.reportJSON, ReportFile.problem(report) != nil { reportRefused = true }
+        guard let (values, steps) = prepared, inputProblems.isEmpty else {
+            report.problems = inputProblems.map { redactor.redact($0) }
             report.exitCode = JobExitCode.invalidInput
             log.log(.error, "nothing was sent to the console: the input is invalid")
             for p in report.problems { log.log(.error, p) }
@@ -336,9 +353,10 @@ public final class JobRunner: @unchecked Sendable {
         } else if report.stopMessage != nil && options.strict {
             report.exitCode = JobExitCode.stoppedStrict
         }
-        finish(&report)
+        report.seconds = ProcessInfo.processInfo.systemUptime - started
         if options.mode == .plan { writePlanFile(report, ledger: ctx.ledger) }
         printSummary(report)
+        finish(&report)
         return report
     }
 
@@ -377,12 +395,13 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     private func writeReport(_ report: JobReport) {
-        guard let url = options.reportJSON else { return }
+        guard let url = options.reportJSON, !reportRefused else { return }
         let text = redactor.redact(report.json.encoded(pretty: true)) + "\n"
         do {
-            try text.write(to: url, atomically: true, encoding: .utf8)
+            // A new file beside the target, renamed over it: only ever a regular file.
+            try ReportFile.write(text, to: url)
         } catch {
-            log.log(.error, "--report-json \(url.path): \(error)")
+            log.log(.error, "\(error)")
         }
     }
 

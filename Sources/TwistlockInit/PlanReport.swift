@@ -63,9 +63,10 @@ extension JobRunner {
         ])
         let text = redactor.redact(plan.encoded(pretty: true)) + "\n"
         do {
-            try text.write(to: url, atomically: true, encoding: .utf8)
+            // A new file beside the target, renamed over it: only ever a regular file (issue 13).
+            try ReportFile.write(text, to: url, flag: "--out")
         } catch {
-            log.log(.error, "-o \(url.path): cannot write the plan: \(error.localizedDescription)")
+            log.log(.error, "cannot write the plan: \(error)")
         }
     }
 }

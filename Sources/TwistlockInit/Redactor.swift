@@ -9,6 +9,11 @@ public final class Redactor: @unchecked Sendable {
     /// Field names whose values are always masked in diffs and request records.
     public static let sensitiveFields: Set<String> = ["password", "passwd", "key", "licensekey", "token", "secret", "privatekey", "apikey"]
 
+    /// The shortest secret masked. A shorter one would turn every occurrence of two or three
+    /// common letters in every line into the mask (and so show where the secret is); values
+    /// refuse such secrets (exit 2) and `secret()` refuses them in steps, so none reaches here.
+    public static let minimumLength = 4
+
     private var secrets: [String] = []
     private let lock = NSLock()
 
@@ -16,7 +21,7 @@ public final class Redactor: @unchecked Sendable {
         for s in secrets { add(s) }
     }
 
-    /// Adds a secret to the masked set. Empty strings are ignored; longer secrets are masked
+    /// Adds a secret to the masked set. Strings shorter than `minimumLength` are ignored; longer secrets are masked
     /// first so that a secret containing another is masked whole.
     /// The secret's JSON-escaped form is masked too (`json.encode` of a table holding it, a
     /// `%q`, a JSON log line built from it: `pa"ss` shows as `pa\"ss`).
@@ -24,7 +29,8 @@ public final class Redactor: @unchecked Sendable {
         let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
         let escaped = [secret, trimmed].map { String(JSON.quote($0).dropFirst().dropLast()) }
         lock.lock(); defer { lock.unlock() }
-        for candidate in [secret, trimmed] + escaped where !candidate.isEmpty && !secrets.contains(candidate) {
+        for candidate in [secret, trimmed] + escaped
+        where candidate.count >= Redactor.minimumLength && !secrets.contains(candidate) {
             secrets.append(candidate)
         }
         secrets.sort { $0.count > $1.count }
@@ -57,6 +63,32 @@ public final class Redactor: @unchecked Sendable {
             }
             return .object(out)
         default: return value
+        }
+    }
+
+    /// Adds every token in a console answer (issue 13, point 6): the string value of any
+    /// field named like a token (`token`, `accessToken`, `refresh_token`, any case) at any
+    /// depth. A step that logs in itself (`console.request{path="authenticate", …}`) gets the
+    /// same masking as the host's own login.
+    public func addTokens(in value: JSON) {
+        switch value {
+        case .object(let fields):
+            for (k, v) in fields {
+                if k.lowercased().contains("token"), case .string(let t) = v { add(t) }
+                addTokens(in: v)
+            }
+        case .array(let items):
+            for item in items { addTokens(in: item) }
+        default: break
+        }
+    }
+
+    /// Adds the credential of an `Authorization` header value (`Bearer abc…`: `abc…`, and the
+    /// whole value).
+    public func addAuthorization(_ header: String) {
+        add(header)
+        if let space = header.firstIndex(of: " ") {
+            add(String(header[header.index(after: space)...]))
         }
     }
 

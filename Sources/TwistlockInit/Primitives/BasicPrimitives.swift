@@ -33,6 +33,10 @@ enum BasicPrimitives {
             }
             do {
                 let value = try ValuesLoader.readSecret(named: name, in: dir)
+                if !value.isEmpty && value.count < Redactor.minimumLength {
+                    throw PrimitiveError("is shorter than \(Redactor.minimumLength) characters; refused (it could not be "
+                        + "masked in output without masking those letters everywhere)")
+                }
                 ctx.redactor.add(value)
                 return [.string(value)]
             } catch {
