@@ -12,8 +12,11 @@ public struct InputOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .customLong("values")], help: ArgumentHelp("A Helm values file (repeatable; later files win).", valueName: "file"))
     public var values: [String] = []
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set values like Helm's --set: a.b=c,x.y[0]=z (repeatable; wins over files).", valueName: "path=value"))
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set values like Helm's --set: a.b=c,x.y[0]=z (repeatable; wins over files). Values are typed as Helm types them: true/false, null and integers are not strings, so a numeric password needs --set-string. A backslash makes the next character literal: \\, \\. \\= \\\\ (a \",\" in a password must be written \\,).", valueName: "path=value"))
     public var sets: [String] = []
+
+    @Option(name: .customLong("set-string"), help: ArgumentHelp("Like --set, but every value is a string (--set-string console.credentials.password=12345); applied after all --set.", valueName: "path=value"))
+    public var setStrings: [String] = []
 
     @Option(name: .customLong("steps-dir"), help: ArgumentHelp("An extra steps directory with its own manifest.yaml whose steps go before:/after: a named step (repeatable).", valueName: "dir"))
     public var stepsDirs: [String] = []
@@ -29,6 +32,7 @@ public struct InputOptions: ParsableArguments {
     public func apply(to options: inout JobOptions) throws {
         options.valuesFiles = values.map { URL(fileURLWithPath: $0) }
         options.sets = sets
+        options.setStrings = setStrings
         options.stepsDirs = [try StepsLocator.builtin(builtinSteps)] + stepsDirs.map { URL(fileURLWithPath: $0, isDirectory: true) }
         options.secretsDir = secretsDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
     }

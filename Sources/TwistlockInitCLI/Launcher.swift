@@ -1,15 +1,17 @@
 import Foundation
 import TwistlockInit
 
-/// Runs the job on its own thread, with SIGTERM/SIGINT interrupting it cleanly.
+/// Runs the job on its own thread, with SIGTERM/SIGINT — and SIGHUP (a closed terminal or
+/// session) and SIGQUIT — interrupting it cleanly: the report says where, exit 143.
 public enum Launcher {
+    public static let interruptSignals: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT"), (SIGHUP, "SIGHUP"), (SIGQUIT, "SIGQUIT")]
+
     public static func run(_ options: JobOptions, log: JobLog? = nil) -> JobReport {
         let runner = JobRunner(options: options, log: log)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
+        for (sig, _) in interruptSignals { signal(sig, SIG_IGN) }
         let queue = DispatchQueue(label: "signals")
         var sources: [DispatchSourceSignal] = []
-        for (sig, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+        for (sig, name) in interruptSignals {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             s.setEventHandler { runner.interrupt(reason: name) }
             s.resume()

@@ -113,7 +113,7 @@ struct Demo: ParsableCommand {
         options.mode = .run
 
         let say: (String) -> Void = {
-            if format == .text { FileHandle.standardOutput.write(($0 + "\n").data(using: .utf8)!) }
+            if format == .text { SafeOutput.line($0) }
         }
         say("""
         ── twistlock-demo ──────────────────────────────────────────────────
@@ -144,7 +144,7 @@ struct Demo: ParsableCommand {
     }
 
     static func serveForever(_ url: String) -> Never {
-        FileHandle.standardOutput.write("\nThe simulated console keeps serving at \(url) — Ctrl-C to stop.\n".data(using: .utf8)!)
+        SafeOutput.line("\nThe simulated console keeps serving at \(url) — Ctrl-C to stop.")
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
         while true { sleep(3600) }

@@ -5,7 +5,6 @@ import JSONModel
 import TwistlockInit
 import TwistlockInitCLI
 
-@main
 struct TwistlockInitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twistlock-init",
@@ -18,9 +17,13 @@ struct TwistlockInitCommand: ParsableCommand {
         Exit codes (run, plan):
           0    done (also: stopped early on purpose, e.g. no license yet, without --strict)
           1    a step failed (its name and the reason are printed; later steps did not run)
-          2    invalid input: values, flags, manifest or files — nothing was sent to the console
+          2    invalid input: values, flags (one line naming the flag and its accepted range), \
+        manifest or files — nothing was sent to the console
           3    stopped early on purpose under --strict
-          143  interrupted (SIGTERM or SIGINT); the report says where
+          143  interrupted (SIGTERM, SIGINT, SIGHUP or SIGQUIT); the report says where
+        A closed or full stdout/stderr (`| head`, `>/dev/full`) does not change the exit code: \
+        lines that cannot be written are dropped, the run goes on, and the report lists what was \
+        dropped (outputDropped). `list` exits 0, or 2 for invalid input.
         """,
         version: "0.1.0",
         subcommands: [List.self, Run.self, Plan.self],
@@ -48,20 +51,23 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("kubeconfig"), help: ArgumentHelp("A kubeconfig for the defenders step outside a cluster (default: $KUBECONFIG, else the in-cluster service account).", valueName: "file"))
     var kubeconfig: String?
 
-    @Option(name: .customLong("request-timeout"), help: "Seconds one console request may take.")
-    var requestTimeout: Double = 30
+    // The numeric flags are read as text and checked here (`FlagRange`): an invalid one is
+    // exit 2 with one line naming the flag, its range and what was given (`--retries -1` is a
+    // value, not an unknown flag).
+    @Option(name: .customLong("request-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds one console request may take (0.1 to 3600).", valueName: "seconds"))
+    var requestTimeout: String = "30"
 
-    @Option(name: .customLong("retries"), help: "Retries for a failed idempotent request (connection errors, 429, 5xx), with exponential backoff.")
-    var retries: Int = 5
+    @Option(name: .customLong("retries"), parsing: .unconditional, help: ArgumentHelp("Retries for a failed idempotent request (connection errors, 429, 5xx), with exponential backoff (0 to 20).", valueName: "n"))
+    var retries: String = "5"
 
-    @Option(name: .customLong("deadline"), help: "Seconds the whole run may take; no request starts after that.")
-    var deadline: Double?
+    @Option(name: .customLong("deadline"), parsing: .unconditional, help: ArgumentHelp("Seconds the whole run may take; no request starts after that (0.1 to 86400).", valueName: "seconds"))
+    var deadline: String?
 
-    @Option(name: .customLong("step-instruction-limit"), help: "Lua instructions one step may run (a deadline against runaway steps).")
-    var instructionLimit: Int = 200_000_000
+    @Option(name: .customLong("step-instruction-limit"), parsing: .unconditional, help: ArgumentHelp("Lua instructions one step may run, a deadline against runaway steps (1000 to 1000000000000).", valueName: "n"))
+    var instructionLimit: String = "200000000"
 
-    @Option(name: .customLong("lua-memory-limit"), help: "Memory ceiling of the Lua state, in MiB.")
-    var luaMemoryMiB: Int = 256
+    @Option(name: .customLong("lua-memory-limit"), parsing: .unconditional, help: ArgumentHelp("Memory ceiling of the Lua state, in MiB (8 to 65536).", valueName: "MiB"))
+    var luaMemoryMiB: String = "256"
 
     @Option(name: .customLong("only"), help: ArgumentHelp("Run only these steps (repeatable), e.g. --only defenders.", valueName: "step"))
     var only: [String] = []
@@ -77,37 +83,49 @@ struct RunOptions: ParsableArguments {
 
     func apply(to options: inout JobOptions) throws {
         options.logFormat = logFormat
-        options.consoleURL = try consoleURL ?? RunOptions.consoleURLFromEnvironment()
+        if let consoleURL {
+            options.consoleURL = consoleURL
+        } else {
+            let (url, source) = RunOptions.consoleURLFromEnvironment()
+            if let problem = ConsoleURL.problem(url, source: source) { throw ValidationError(problem) }
+            options.consoleURL = url
+        }
+        if let problem = ConsoleURL.problem(options.consoleURL) { throw ValidationError(problem) }
+        if let caFile, let problem = CAFile.problem(caFile) { throw ValidationError(problem) }
         options.caFile = caFile
         options.strict = strict
         options.reportJSON = reportJSON.map { URL(fileURLWithPath: $0) }
+        if let report = options.reportJSON, let problem = ReportFile.problem(report) { throw ValidationError(problem) }
         options.kubeconfig = kubeconfig ?? ProcessInfo.processInfo.environment["KUBECONFIG"]
-        options.requestTimeout = requestTimeout
-        options.maxRetries = retries
-        options.deadlineSeconds = deadline
-        options.instructionLimit = instructionLimit
-        options.memoryLimitBytes = luaMemoryMiB * 1024 * 1024
+        options.requestTimeout = try FlagRange.requestTimeout.parse(requestTimeout)
+        options.maxRetries = try FlagRange.retries.parse(retries)
+        options.deadlineSeconds = try deadline.map { try FlagRange.deadline.parse($0) }
+        options.instructionLimit = try FlagRange.instructionLimit.parse(instructionLimit)
+        options.memoryLimitBytes = try FlagRange.luaMemoryMiB.parse(luaMemoryMiB) << 20
         options.only = only
         options.skip = skip
         if let r = istioReady { options.istio.ready = r }
         if let q = istioQuit { options.istio.quit = q }
     }
 
-    static func consoleURLFromEnvironment() throws -> String {
+    /// The console URL from the environment, and which variable gave it (for messages).
+    static func consoleURLFromEnvironment() -> (String, String) {
         let env = ProcessInfo.processInfo.environment
-        if let url = env["TWISTLOCK_CONSOLE_URL"], !url.isEmpty { return url }
+        if let url = env["TWISTLOCK_CONSOLE_URL"], !url.isEmpty { return (url, "$TWISTLOCK_CONSOLE_URL") }
         if let host = env["TWISTLOCK_CONSOLE_SERVICE_HOST"], !host.isEmpty {
             let port = env["TWISTLOCK_CONSOLE_SERVICE_PORT_MGMT_HTTP"] ?? "8081"
-            return "http://\(host):\(port)"
+            return ("http://\(host):\(port)", "$TWISTLOCK_CONSOLE_SERVICE_HOST/_PORT_MGMT_HTTP")
         }
-        return "http://127.0.0.1:8081"
+        return ("http://127.0.0.1:8081", "the default console URL")
     }
 
+    /// Every numeric flag checked before anything is read or sent: exit 2, one line each.
     func validate() throws {
-        if requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
-        if retries < 0 || retries > 20 { throw ValidationError("--retries must be between 0 and 20") }
-        if instructionLimit < 1000 { throw ValidationError("--step-instruction-limit must be at least 1000") }
-        if luaMemoryMiB < 8 { throw ValidationError("--lua-memory-limit must be at least 8 (MiB)") }
+        _ = try FlagRange.requestTimeout.parse(requestTimeout)
+        _ = try FlagRange.retries.parse(retries)
+        if let deadline { _ = try FlagRange.deadline.parse(deadline) }
+        _ = try FlagRange.instructionLimit.parse(instructionLimit)
+        _ = try FlagRange.luaMemoryMiB.parse(luaMemoryMiB)
     }
 }
 
@@ -136,7 +154,7 @@ struct List: ParsableCommand {
             (values, steps) = try JobRunner.prepare(options, redactor: redactor)
         } catch {
             for line in JobRunner.problemLines(error) {
-                FileHandle.standardError.write((redactor.redact("✘ " + line) + "\n").data(using: .utf8)!)
+                SafeOutput.errorLine(TextSafety.escape(redactor.redact("✘ " + line)))
             }
             throw ExitCode(2)
         }
@@ -148,14 +166,14 @@ struct List: ParsableCommand {
                     "description": .string(spec.description), "file": .string(spec.file.path),
                 ])
             })
-            print(redactor.redact(JSON.object(["steps": arr, "warnings": .array(values.warnings.map { .string("\($0.key): \($0.message)") })]).encoded(pretty: true)))
+            SafeOutput.line(TextSafety.escapeJSONLine(redactor.redact(JSON.object(["steps": arr, "warnings": .array(values.warnings.map { .string("\($0.key): \($0.message)") })]).encoded(pretty: true))))
             return
         }
-        for w in values.warnings { print(redactor.redact("⚠ \(w.key): \(w.message)")) }
+        for w in values.warnings { SafeOutput.line(TextSafety.escape(redactor.redact("⚠ \(w.key): \(w.message)"))) }
         let width = rows.map { $0.0.name.count }.max() ?? 10
         for (spec, gate) in rows {
             let verb = gate.run ? "run " : "skip"
-            print("\(verb)  \(spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(gate.reason)")
+            SafeOutput.line(TextSafety.escape(redactor.redact("\(verb)  \(spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(gate.reason)")))
         }
     }
 }
