@@ -52,7 +52,7 @@ final class HardeningFlagTests: XCTestCase {
         let unknown = try CLI.run(["run", "--no-such-flag"], seconds: 20)
         XCTAssertTrue(unknown.stderr.contains("--no-such-flag"), unknown.stderr)
         let format = try CLI.run(["run", "--log-format", "yaml"], seconds: 20)
-        XCTAssertTrue(format.stderr.contains("--log-format") && format.stderr.contains("text or json"), format.stderr)
+        XCTAssertTrue(format.stderr.contains("--log-format") && format.stderr.contains("text") && format.stderr.contains("json"), format.stderr)
         for args in [["--help"], ["run", "--help"], ["help", "plan"], ["--version"]] {
             let r = try CLI.run(args, seconds: 20)
             XCTAssertEqual(r.status, 0, "\(args): \(r.output)")

@@ -137,15 +137,18 @@ final class HardeningOutputTests: XCTestCase {
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: victim)
         let dirTarget = h.workDir.appendingPathComponent("a-directory")
         try FileManager.default.createDirectory(at: dirTarget, withIntermediateDirectories: true)
-        let cases: [(URL, String)] = [
+        // A device node of the test's own (never /dev/full or /dev/null themselves: a binary
+        // with this defect, run as root, replaces them for the whole machine).
+        let device = h.workDir.appendingPathComponent("full-device")
+        let haveDevice = mknod(device.path, S_IFCHR | 0o666, dev_t((1 << 8) | 7)) == 0   // makedev(1, 7)
+        var cases: [(URL, String)] = [
             (fifo, "FIFO"),
-            (URL(fileURLWithPath: "/dev/full"), "device"),
-            (URL(fileURLWithPath: "/dev/null"), "device"),
             (link, "symbolic link"),
             (dirTarget, "directory"),
             (h.workDir.appendingPathComponent("no-such-dir/report.json"), "does not exist"),
             (victim.appendingPathComponent("report.json"), "ot a directory"),
         ]
+        if haveDevice { cases.append((device, "device")) }
         for (target, why) in cases {
             try await h.clearRequests()
             let r = try CLI.run(try CLI.runArguments(h, values: Self.values, report: target))
@@ -156,7 +159,7 @@ final class HardeningOutputTests: XCTestCase {
             XCTAssertTrue(sent.isEmpty, "\(target.path): \(sent.count) requests sent")
         }
         XCTAssertEqual(CLI.fileType(fifo.path), S_IFIFO)
-        XCTAssertEqual(CLI.fileType("/dev/full"), S_IFCHR)
+        if haveDevice { XCTAssertEqual(CLI.fileType(device.path), S_IFCHR) }
         XCTAssertEqual(CLI.fileType(link.path), S_IFLNK)
         XCTAssertEqual(try String(contentsOf: victim, encoding: .utf8), "keep me")
         await h.stop()
