@@ -34,6 +34,7 @@ struct Plan: JobCommand {
         try runOptions.apply(to: &options)
         options.mode = .plan
         options.planFile = planFile.map { URL(fileURLWithPath: $0) }
+        if let url = options.planFile, let problem = ReportFile.problem(url, flag: "--out") { throw ValidationError(problem) }
         options.fullDiffs = full
         let report = Launcher.run(options)
         let code = detailedExitCode ? report.detailedExitCode : report.exitCode

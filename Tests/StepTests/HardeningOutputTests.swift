@@ -165,6 +165,36 @@ final class HardeningOutputTests: XCTestCase {
         await h.stop()
     }
 
+    /// `plan --out` is the same kind of file: a FIFO, a link or a missing directory is exit 2
+    /// naming `--out` before any request; a regular file gets the plan.
+    func testAPlanFileTargetThatIsNotARegularFileIsRefusedBeforeAnyRequest() async throws {
+        let h = try await StepHarness.start()
+        let fifo = h.workDir.appendingPathComponent("plan.fifo")
+        try CLI.makeFIFO(fifo)
+        let victim = h.workDir.appendingPathComponent("plan-victim.txt")
+        try "keep me".write(to: victim, atomically: true, encoding: .utf8)
+        let link = h.workDir.appendingPathComponent("plan-link.json")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: victim)
+        for target in [fifo, link, h.workDir.appendingPathComponent("missing/plan.json")] {
+            var args = try CLI.runArguments(h, values: Self.values, extra: ["-o", target.path])
+            args[0] = "plan"
+            let r = try CLI.run(args, seconds: 20)
+            XCTAssertEqual(r.status, 2, "\(target.path): \(r.output)")
+            XCTAssertTrue(r.stderr.contains("--out"), r.stderr)
+        }
+        XCTAssertEqual(CLI.fileType(fifo.path), S_IFIFO)
+        XCTAssertEqual(try String(contentsOf: victim, encoding: .utf8), "keep me")
+        let sent = try await h.requests()
+        XCTAssertTrue(sent.isEmpty, "\(sent.count) requests sent")
+        let good = h.workDir.appendingPathComponent("plan.json")
+        var args = try CLI.runArguments(h, values: Self.values, extra: ["-o", good.path])
+        args[0] = "plan"
+        let r = try CLI.run(args, seconds: 60)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertNotNil(try CLI.report(good)["writes"]?.arrayValue)
+        await h.stop()
+    }
+
     /// In process too (any caller of `JobRunner`): a FIFO target is invalid input, exit 2,
     /// before any request — and the FIFO is not opened (that would block without a reader).
     func testTheRunnerRefusesAFIFOReportTargetBeforeAnyRequest() async throws {
