@@ -436,7 +436,12 @@ public final class LuaVM: @unchecked Sendable {
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 continue
             }
-            guard let data = FileManager.default.contents(atPath: url.path) else {
+            // A link may not lead out of the steps directory (as step files may not): the
+            // library is read through its resolved path, and its target is never named.
+            guard let real = LuaVM.resolveInside(url.path, directory: directory.path) else {
+                throw LuaBridge.PathlessError(message: "\(directory.lastPathComponent)/lib/\(relative) is a link that points outside the steps directory \(directory.path); refused")
+            }
+            guard let data = FileManager.default.contents(atPath: real) else {
                 throw LuaBridge.PathlessError(message: "cannot read \(url.path)")
             }
             guard let text = String(data: data, encoding: .utf8) else {
@@ -448,6 +453,20 @@ public final class LuaVM: @unchecked Sendable {
         }
         lua_pushnil(L)
         return 1
+    }
+
+    /// `path` with every link and `.`/`..` resolved, when that lies inside `directory` (itself
+    /// resolved); nil otherwise (outside, or a dangling link). Compared byte for byte.
+    static func resolveInside(_ path: String, directory: String) -> String? {
+        func real(_ p: String) -> String? {
+            guard let r = realpath(p, nil) else { return nil }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        guard let dir = real(directory), let file = real(path) else { return nil }
+        let prefix = dir.hasSuffix("/") ? dir : dir + "/"
+        guard file.utf8.count > prefix.utf8.count, file.utf8.starts(with: prefix.utf8) else { return nil }
+        return file
     }
 
     /// The LuaError for the failure whose error value is on top of the stack.

@@ -71,6 +71,17 @@ dsetmt(NULL, {
 })
 -- read-only proxy -> the table it stands for (the Swift bridge converts the latter)
 local PROXIES = setmetatable({}, { __mode = "k" })
+-- every read-only view (data and namespaces) -> function(key) giving the refusal message, so
+-- that `rawset` on a view is refused like an assignment (it would otherwise shadow the data).
+local READONLY = setmetatable({}, { __mode = "k" })
+-- rawset on a read-only view (values, a namespace) is refused like an assignment.
+local rawrawset = rawset
+base.rawset = function(t, k, v)
+  local refuse = READONLY[t]
+  if refuse ~= nil then error(refuse(k), 2) end
+  return rawrawset(t, k, v)
+end
+
 
 local function keyPath(path, k)
   if type(k) == "string" and strfind(k, "^[%a_][%w_]*$") then return path .. "." .. k end
@@ -120,6 +131,7 @@ local function newViews()
     })
     cache[backing] = p
     PROXIES[p] = backing
+    READONLY[p] = function(k) return label .. " (assignment to " .. keyPath(path, k) .. ")" end
     return p
   end
   return view
@@ -158,6 +170,7 @@ local function namespaceView(n, view)
     __metatable = false,
   })
   if data ~= nil then PROXIES[p] = data end
+  READONLY[p] = function(k) return label .. " (assignment to " .. keyPath(name, k) .. ")" end
   return p
 end
 

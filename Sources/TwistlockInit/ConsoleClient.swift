@@ -86,6 +86,8 @@ public enum ConsoleError: Error, CustomStringConvertible {
     case invalidURL(String)
     /// The answer's body is larger than `ConsoleConnection.maxResponseBytes` (not retried).
     case responseTooLarge(method: String, path: String, limit: Int)
+    /// A 2xx answer that does not say what it must (a login without a token).
+    case malformedAnswer(method: String, path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -97,6 +99,7 @@ public enum ConsoleError: Error, CustomStringConvertible {
         case .deadlineExceeded(let m, let p): return "\(m) \(p): the run's deadline passed"
         case .interrupted(let m, let p): return "\(m) \(p): interrupted"
         case .invalidURL(let u): return "invalid console URL \(u)"
+        case .malformedAnswer(let m, let p, let reason): return "\(m) \(p): \(reason)"
         case .responseTooLarge(let m, let p, let limit):
             return "\(m) \(p): the console's answer is larger than \(ByteSize.text(limit)); refused"
         }
@@ -242,7 +245,21 @@ public final class ConsoleClient: @unchecked Sendable {
         let req = try ConsoleRequest(method: "POST", path: "authenticate", read: true)
         let resp = try send(method: "POST", path: req.wirePath, body: body.encoded(),
                             auth: false, retry: .always, timeout: nil)
-        if resp.ok, case .string(let t)? = resp.json?["token"] {
+        if resp.ok {
+            // A login the console accepted must carry a usable token; anything else would send
+            // every later request without one (or with a forged header).
+            guard case .string(let t)? = resp.json?["token"],
+                  !t.isEmpty, t.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                let what: String
+                switch resp.json?["token"] {
+                case nil: what = "without a token"
+                case .string(let t)? where t.isEmpty: what = "with an empty token"
+                case .string?: what = "with a token that is not printable ASCII"
+                case let other?: what = "with a token that is \(other.typeName), not a string"
+                }
+                throw ConsoleError.malformedAnswer(method: "POST", path: req.displayPath,
+                                                   reason: "the console answered \(resp.status) \(what); cannot log in")
+            }
             redactor.add(t)
             lock.withLock { token = t }
         }
