@@ -125,11 +125,18 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
+        // Seeds a simulated console like one people have used for a while (the benchmark's, and
+        // the undo tests').
+        .target(
+            name: "ConsoleSeeder",
+            dependencies: ["TwistlockInit", "ConsoleSimulator", "JSONModel"],
+            swiftSettings: swift5
+        ),
         // The benchmark: the whole job, release build, against a large simulated console.
         .executableTarget(
             name: "twistlock-bench",
             dependencies: [
-                "TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig", "JSONModel",
+                "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5
@@ -145,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "StepTests",
             dependencies: [
-                "TwistlockInit", "ConsoleSimulator", "KubeSimulator", "JobConfig", "JSONModel",
+                "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swift5

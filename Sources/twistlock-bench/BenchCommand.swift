@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConsoleSeeder
 import ConsoleSimulator
 import Foundation
 import JSONModel

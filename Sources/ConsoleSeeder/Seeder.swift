@@ -3,31 +3,37 @@ import Foundation
 import JSONModel
 import TwistlockInit
 
+/// (A library of its own so that the benchmark and the tests — undo's — seed the same console.)
 /// Brings the simulated console to the state of one that people have used for a while, over
 /// its API (so the simulator validates every rule as the console would): the first admin, a
 /// license, and `rulesPerPolicy` rules of their own in each of the eleven policies the job
 /// touches, above the console's default rules.
-struct Seeder {
-    let client: ConsoleClient
-    let rulesPerPolicy: Int
+public struct Seeder {
+    public let client: ConsoleClient
+    public let rulesPerPolicy: Int
+
+    public init(client: ConsoleClient, rulesPerPolicy: Int) {
+        self.client = client
+        self.rulesPerPolicy = rulesPerPolicy
+    }
 
     static let vulnerabilityEndpoints = ["images", "host", "vms", "serverless"]
     static let complianceEndpoints = ["container", "host", "vms", "serverless"]
     static let runtimeEndpoints = ["container", "host", "serverless"]
 
     /// Every policy path the seeder fills (and the benchmark checks afterwards).
-    static var policyPaths: [String] {
+    public static var policyPaths: [String] {
         vulnerabilityEndpoints.map { "policies/vulnerability/\($0)" }
             + complianceEndpoints.map { "policies/compliance/\($0)" }
             + runtimeEndpoints.map { "policies/runtime/\($0)" }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Waits (bounded) until the console answers, then signs up, logs in and installs the license.
-    func initialize(adminUser: String, adminPassword: String, license: String) throws {
+    public func initialize(adminUser: String, adminPassword: String, license: String) throws {
         let deadline = Date().addingTimeInterval(30)
         while true {
             if let r = try? client.request(method: "GET", path: "settings/initialized", body: nil, auth: false, retry: false),
@@ -44,7 +50,7 @@ struct Seeder {
     }
 
     /// Puts `rulesPerPolicy` rules in every policy; returns the seeded rule names per policy path.
-    func seedPolicies() throws -> [String: [String]] {
+    public func seedPolicies() throws -> [String: [String]] {
         let catalog = try get("static/vulnerabilities")["complianceVulnerabilities"]?.arrayValue ?? []
         let customRules = try get("custom-rules").arrayValue ?? []
         let customIDs = customRules.compactMap { $0["_id"]?.int64Value }.sorted()
@@ -88,7 +94,7 @@ struct Seeder {
     }
 
     /// After the runs: every seeded rule is still there, in its order. Returns the problems.
-    func verify(_ seeded: [String: [String]]) throws -> [String] {
+    public func verify(_ seeded: [String: [String]]) throws -> [String] {
         var problems: [String] = []
         for path in Seeder.policyPaths {
             let names = try get(path)["rules"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
@@ -173,7 +179,7 @@ struct Seeder {
 
     // MARK: - helpers
 
-    func get(_ path: String) throws -> JSON {
+    public func get(_ path: String) throws -> JSON {
         let r = try client.request(method: "GET", path: path, body: nil)
         try expectOK(r, "GET \(path)")
         guard let json = r.json else { throw Failure(description: "GET \(path): not JSON") }
