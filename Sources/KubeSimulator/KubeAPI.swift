@@ -95,6 +95,8 @@ extension KubeSimulator {
         switch (request.method, target.name, target.subresource) {
         case ("GET", nil, nil):
             return list(target)
+        case ("POST", nil, nil):
+            return create(request, target: target)
         case ("GET", .some(let name), nil), ("GET", .some(let name), "status"):
             return get(target, name: name)
         case ("PATCH", .some(let name), nil):
@@ -272,6 +274,53 @@ extension KubeSimulator {
             "kind": "Status", "apiVersion": "v1", "metadata": .object([:]), "status": "Success",
             "details": details(target.type, name),
         ]))
+    }
+
+    // MARK: - create
+
+    /// `POST` to a collection: the object as sent (JSON), stored with the server's metadata;
+    /// 409 when it exists. What clients create rather than apply: Events.
+    private func create(_ request: KubeSimRequest, target: Target) -> KubeSimResponse {
+        let t = target.type
+        guard let doc = try? JSON.parse(bytes: request.body), case .object(var fields) = doc else {
+            return KubeSimulator.status(400, "the body of a create must be a JSON object")
+        }
+        guard fields["apiVersion"]?.stringValue == t.apiVersion, fields["kind"]?.stringValue == t.kind else {
+            return KubeSimulator.status(400, "the kind and API version in the data do not match \(t.kind) (\(t.apiVersion))")
+        }
+        guard case .object(var meta)? = fields["metadata"], let name = meta["name"]?.stringValue, !name.isEmpty else {
+            return KubeSimulator.status(422, "\(t.kind) \"\" is invalid: metadata.name: Required value: name or generateName is required")
+        }
+        if t.namespaced, let given = meta["namespace"]?.stringValue, !given.isEmpty, given != target.namespace {
+            return KubeSimulator.status(400, "the namespace of the provided object does not match the namespace sent on the request")
+        }
+        if t.namespaced, let ns = target.namespace, !store.namespaceExists(ns) {
+            return KubeSimulator.status(404, "namespaces \"\(ns)\" not found", details: .object(["name": .string(ns), "kind": "namespaces"]))
+        }
+        if t.kind == "Event" {
+            guard case .object(let involved)? = fields["involvedObject"], involved["name"]?.stringValue != nil,
+                  involved["kind"]?.stringValue != nil else {
+                return KubeSimulator.status(422, "Event \"\(name)\" is invalid: involvedObject: Required value")
+            }
+            if let ns = involved["namespace"]?.stringValue, ns != target.namespace {
+                return KubeSimulator.status(422, "Event \"\(name)\" is invalid: involvedObject.namespace: Invalid value: \"\(ns)\": does not match event.namespace")
+            }
+            if let type = fields["type"]?.stringValue, type != "Normal", type != "Warning" {
+                return KubeSimulator.status(422, "Event \"\(name)\" is invalid: type: Unsupported value: \"\(type)\": supported values: \"Normal\", \"Warning\"")
+            }
+        }
+        let key = KubeStore.Key(plural: t.plural, namespace: target.namespace ?? "", name: name)
+        if store.objects[key] != nil {
+            return KubeSimulator.status(409, "\(qualified(t)) \"\(name)\" already exists", reason: "AlreadyExists", details: details(t, name))
+        }
+        if t.namespaced { meta["namespace"] = .string(target.namespace ?? "") }
+        meta["uid"] = .string(store.nextUID())
+        meta["resourceVersion"] = .string(store.nextResourceVersion())
+        meta["creationTimestamp"] = .string(KubeStore.timestamp())
+        fields["metadata"] = .object(meta)
+        let object = JSON.object(fields)
+        if request.query["dryRun"] != "All" { store.objects[key] = object }
+        return KubeSimResponse(status: 201, body: object)
     }
 
     // MARK: - server-side apply

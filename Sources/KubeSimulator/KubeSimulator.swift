@@ -204,7 +204,7 @@ public final class KubeSimulator: @unchecked Sendable {
     }
 
     private func record(_ request: KubeSimRequest, _ response: KubeSimResponse, authenticated: Bool) {
-        let body = request.method == "PATCH" ? try? JSON.parse(bytes: request.body) : nil
+        let body = request.method == "PATCH" || request.method == "POST" ? try? JSON.parse(bytes: request.body) : nil
         store.log.append(KubeRequestRecord(method: request.method, path: request.path, query: request.query,
                                            contentType: request.headers["content-type"], status: response.status,
                                            authenticated: authenticated, body: body))

@@ -21,13 +21,16 @@ public struct SimResourceType: Sendable, Equatable {
         self.namespaced = namespaced
     }
 
-    /// What the simulator serves: what the Defender manifest uses, plus Namespace and ConfigMap.
+    /// What the simulator serves: what the Defender manifest uses, plus Namespace, ConfigMap,
+    /// Event and CronJob (what a scheduled run records its outcome with).
     public static let all: [SimResourceType] = [
         .init(group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false),
         .init(group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true),
         .init(group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true),
         .init(group: "", version: "v1", kind: "Service", plural: "services", namespaced: true),
         .init(group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true),
+        .init(group: "", version: "v1", kind: "Event", plural: "events", namespaced: true),
+        .init(group: "batch", version: "v1", kind: "CronJob", plural: "cronjobs", namespaced: true),
         .init(group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false),
         .init(group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false),
         .init(group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles", namespaced: true),
@@ -79,7 +82,7 @@ public struct KubeRequestRecord: Sendable, Equatable {
     public let status: Int
     /// Whether a bearer token was presented (never the token itself).
     public let authenticated: Bool
-    /// The decoded body of a PATCH (the manifest as the client sent it), else nil.
+    /// The decoded body of a PATCH or POST (the object as the client sent it), else nil.
     public let body: JSON?
     public var dryRun: Bool { query["dryRun"] == "All" }
 }

@@ -35,6 +35,9 @@ public struct JobOptions: Sendable {
     public var planFile: URL?
     /// `--full`: diffs print every change and whole values.
     public var fullDiffs = false
+    /// Keep each written object's earlier state and the body sent (`JobReport.replaced`), for
+    /// `--backup` (run mode only; it may hold secrets and is never logged).
+    public var keepReplaced = false
 
     public init() {}
 }
@@ -60,6 +63,8 @@ public struct JobReport: Sendable {
     public var writes: [WriteRecord] = []
     /// Objects the plan could not compare (`job.cannot_compare`): lines, not changes.
     public var cannotCompare: [CannotCompare] = []
+    /// What the run replaced, unredacted (only with `JobOptions.keepReplaced`; not in `json`).
+    public var replaced: [ReplacedObject] = []
     public var exitCode: Int32 = 0
     public var stopMessage: String?
     public var problems: [String] = []
@@ -67,6 +72,8 @@ public struct JobReport: Sendable {
     public var seconds: Double = 0
     /// Output that could not be written (a closed pipe, a full disk): "stdout: 3 writes dropped (…)".
     public var outputDropped: [String] = []
+
+    public init(mode: JobMode) { self.mode = mode }
 
     public var json: JSON {
         var o: [String: JSON] = [
@@ -240,6 +247,7 @@ public final class JobRunner: @unchecked Sendable {
         let ctx = JobContext(mode: options.mode, strict: options.strict, values: values, redactor: redactor,
                              log: log, console: client, secretsDir: options.secretsDir, kubeconfig: options.kubeconfig)
         ctx.fullDiffs = options.fullDiffs
+        ctx.ledger.keepReplaced = options.keepReplaced
         let vm: LuaVM
         do {
             vm = try LuaVM(limits: LuaLimits(memoryBytes: options.memoryLimitBytes, instructionLimit: options.instructionLimit))
@@ -345,6 +353,7 @@ public final class JobRunner: @unchecked Sendable {
         lock.withLock { self.vm = nil }
         report.writes = ctx.ledger.records
         report.cannotCompare = ctx.ledger.cannotCompare
+        report.replaced = ctx.ledger.replaced
 
         if report.steps.contains(where: { $0.status == .interrupted }) || interruptedBetweenSteps {
             report.exitCode = JobExitCode.interrupted

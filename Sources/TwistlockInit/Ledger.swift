@@ -22,6 +22,17 @@ public struct WriteRecord: Sendable {
         body.map { redactor.redact($0, extraFields: sensitive) }
     }
 
+    public init(step: String, object: String, method: String, target: String, changes: [JSONChange],
+                planned: Bool, status: Int?) {
+        self.step = step
+        self.object = object
+        self.method = method
+        self.target = target
+        self.changes = changes
+        self.planned = planned
+        self.status = status
+    }
+
     public var json: JSON {
         var o: [String: JSON] = [
             "step": .string(step), "object": .string(object), "method": .string(method),
@@ -76,6 +87,28 @@ public struct CannotCompare: Sendable {
     }
 }
 
+/// One write of a run as it was sent, for `--backup` and `undo` (Backup.swift): the console's
+/// object as the step read it before the write (`before`, nil when the step passed none: a
+/// creation) and the body sent. Unredacted: it stays in memory and in the 0600 backup file.
+public struct ReplacedObject: Sendable, Equatable {
+    public let step: String
+    public let object: String
+    public let method: String
+    /// The API path written (`/api/v1/settings/logon`).
+    public let path: String
+    public let before: JSON?
+    public let sent: JSON?
+
+    public init(step: String, object: String, method: String, path: String, before: JSON?, sent: JSON?) {
+        self.step = step
+        self.object = object
+        self.method = method
+        self.path = path
+        self.before = before
+        self.sent = sent
+    }
+}
+
 /// Every write of the run, for the diff output, the plan and the report. Diffs are computed
 /// from redacted copies, so no secret ever reaches a record.
 public final class Ledger: @unchecked Sendable {
@@ -83,6 +116,11 @@ public final class Ledger: @unchecked Sendable {
     public private(set) var records: [WriteRecord] = []
     /// Objects the plan could not compare (`job.cannot_compare`).
     public private(set) var cannotCompare: [CannotCompare] = []
+    /// Each write as sent, unredacted, with the object the step read before it — kept only
+    /// when a backup was asked for (`--backup`), since both may hold secrets. Never logged.
+    public private(set) var replaced: [ReplacedObject] = []
+    /// Set by the runner when the run keeps what it replaces (JobOptions.keepReplaced).
+    public var keepReplaced = false
     let redactor: Redactor
 
     func noteCannotCompare(step: String, object: String, reason: String) -> CannotCompare {
@@ -125,7 +163,13 @@ public final class Ledger: @unchecked Sendable {
         r.action = after == nil || method == "DELETE" ? .remove : (before == nil ? .create : .update)
         r.body = after
         r.sensitive = sensitive
-        lock.withLock { records.append(r) }
+        lock.withLock {
+            records.append(r)
+            if keepReplaced && !planned {
+                replaced.append(ReplacedObject(step: step, object: object, method: method, path: target,
+                                               before: before, sent: after))
+            }
+        }
         return r
     }
 

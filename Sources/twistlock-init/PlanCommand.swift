@@ -18,6 +18,7 @@ struct Plan: JobCommand {
     static let mode = JobMode.plan
     @OptionGroup var input: InputOptions
     @OptionGroup var runOptions: RunOptions
+    @OptionGroup(title: "Recording") var recording: RecordOptions
 
     @Flag(name: .customLong("detailed-exitcode"), help: "Exit 0 when nothing would change, 2 when something would, 1 on an error.")
     var detailedExitCode = false
@@ -36,8 +37,11 @@ struct Plan: JobCommand {
         options.planFile = planFile.map { URL(fileURLWithPath: $0) }
         if let url = options.planFile, let problem = ReportFile.problem(url, flag: "--out") { throw ValidationError(problem) }
         options.fullDiffs = full
-        let report = Launcher.run(options)
-        let code = detailedExitCode ? report.detailedExitCode : report.exitCode
+        try recording.check(mode: .plan)
+        let log = JobLog(format: options.logFormat, redactor: Redactor())
+        let report = Launcher.run(options, log: log)
+        let code = recording.finish(report, exitCode: detailedExitCode ? report.detailedExitCode : report.exitCode,
+                                    options: options, log: log)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -26,7 +26,7 @@ struct TwistlockInitCommand: ParsableCommand {
         dropped (outputDropped). `list` exits 0, or 2 for invalid input.
         """,
         version: "0.1.0",
-        subcommands: [List.self, Run.self, Plan.self],
+        subcommands: [List.self, Run.self, Plan.self, Undo.self],
         defaultSubcommand: nil
     )
 }
@@ -183,6 +183,7 @@ protocol JobCommand: ParsableCommand {
     static var mode: JobMode { get }
     var input: InputOptions { get }
     var runOptions: RunOptions { get }
+    var recording: RecordOptions { get }
 }
 
 extension JobCommand {
@@ -191,8 +192,12 @@ extension JobCommand {
         try input.apply(to: &options)
         try runOptions.apply(to: &options)
         options.mode = Self.mode
-        let report = Launcher.run(options)
-        if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+        try recording.check(mode: Self.mode)
+        options.keepReplaced = recording.keepsBackup
+        let log = JobLog(format: options.logFormat, redactor: Redactor())
+        let report = Launcher.run(options, log: log)
+        let code = recording.finish(report, exitCode: report.exitCode, options: options, log: log)
+        if code != 0 { throw ExitCode(code) }
     }
 }
 
@@ -201,4 +206,5 @@ struct Run: JobCommand {
     static let mode = JobMode.run
     @OptionGroup var input: InputOptions
     @OptionGroup var runOptions: RunOptions
+    @OptionGroup(title: "Backup and recording") var recording: RecordOptions
 }

@@ -314,6 +314,28 @@ public final class KubeClient: @unchecked Sendable {
         return ApplyResult(changed: changed, object: after, before: before, resource: resource, dryRun: dryRun)
     }
 
+    /// Creates an object (`POST` to its collection; Events, which are never updated). A 409
+    /// (it exists) fails like any other error status.
+    @discardableResult
+    public func create(_ doc: JSON) throws -> JSON {
+        guard case .string(let kind)? = doc["kind"], case .string(let apiVersion)? = doc["apiVersion"],
+              case .string(let name)? = doc["metadata"]?["name"], !name.isEmpty else {
+            throw KubeError(operation: "create", object: "document", reason: .invalid("the object needs kind, apiVersion and metadata.name"))
+        }
+        let resource = try self.resource(apiVersion: apiVersion, kind: kind)
+        let ns = resource.namespaced ? (doc["metadata"]?["namespace"]?.stringValue ?? config.namespace) : nil
+        let label = KubeClient.label(kind: kind, namespace: ns, name: name)
+        var path = resource.groupVersionPath
+        if let ns { path += "/namespaces/\(KubeClient.escape(ns))" }
+        path += "/\(resource.name)"
+        let response = try send(method: "POST", path: path, query: [], body: doc.encoded(), contentType: "application/json",
+                                operation: "create", object: label)
+        guard (200..<300).contains(response.status) else {
+            throw statusError(response, operation: "create", object: label)
+        }
+        return response.json ?? .null
+    }
+
     /// The object without what the server rewrites on every write, for before/after
     /// comparisons: `status`, and metadata `resourceVersion`, `managedFields`, `generation`,
     /// `uid`, `creationTimestamp`, `selfLink` and the DaemonSet controller's
