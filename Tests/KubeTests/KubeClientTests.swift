@@ -64,8 +64,12 @@ final class KubeClientTests: XCTestCase {
         XCTAssertThrowsError(try client.resource(apiVersion: "apps/v1", kind: "Deployment")) { error in
             XCTAssertEqual("\(error)", "discover Deployment (apps/v1): the API server serves no kind Deployment in apps/v1")
         }
+        XCTAssertThrowsError(try client.resource(apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler")) { error in
+            XCTAssertEqual("\(error)", "discover HorizontalPodAutoscaler (autoscaling/v2): the API server does not serve apiVersion autoscaling/v2")
+        }
+        // batch/v1 is served (CronJob, for the drift Events) but not Job.
         XCTAssertThrowsError(try client.resource(apiVersion: "batch/v1", kind: "Job")) { error in
-            XCTAssertEqual("\(error)", "discover Job (batch/v1): the API server does not serve apiVersion batch/v1")
+            XCTAssertEqual("\(error)", "discover Job (batch/v1): the API server serves no kind Job in batch/v1")
         }
     }
 
