@@ -221,7 +221,10 @@ public final class UndoRunner {
         for entry in UndoRunner.entries(backup.objects).reversed() {
             let outcome = undo(entry, client: client, ledger: ledger)
             report.outcomes.append(outcome)
-            let line = "\(entry.first.object): \(outcome.action.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")"
+            // Put back / removed: the detail says it ("would be put back" in a dry run).
+            let said = outcome.action == .restored || outcome.action == .removed
+            let line = said ? "\(entry.first.object): \(outcome.detail)"
+                : "\(entry.first.object): \(outcome.action.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")"
             let fields: [String: JSON] = ["object": .string(entry.first.object), "action": .string(outcome.action.rawValue),
                                           "detail": .string(outcome.detail)]
             switch outcome.action {

@@ -30,8 +30,18 @@ struct RecordOptions: ParsableArguments {
         return r
     }
 
-    /// Checked before anything is sent.
+    /// Checked before anything is sent: a problem is printed and ends the command with exit 2
+    /// (invalid input, nothing sent), as bad values do.
     func check(mode: JobMode) throws {
+        do {
+            try validateFlags(mode: mode)
+        } catch {
+            FileHandle.standardError.write(Data("✘ \(error)\n".utf8))
+            throw ExitCode(JobExitCode.invalidInput)
+        }
+    }
+
+    private func validateFlags(mode: JobMode) throws {
         if mode == .plan, backup != nil || !backupSecrets.isEmpty {
             throw ValidationError("--backup and --backup-secret are for run: plan writes nothing")
         }
