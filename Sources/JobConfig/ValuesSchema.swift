@@ -391,6 +391,20 @@ enum ValuesSchema {
         .chart("nodeSelector", stringMap),
         .chart("tolerations", freeList),
         .chart("affinity", .map(nil)),
+        // The drift CronJob and the backup Secrets (docs/chart.md).
+        .chart("drift", .record([
+            .chart("enabled", .bool),
+            .chart("schedule", .string, jsonSchema: [
+                "pattern": "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\\S+\\s+){4}\\S+)$"]),
+            .chart("mode", .oneOf(["plan", "run"], closed: true)),
+            .chart("successfulJobsHistoryLimit", .int(min: 0, max: 10)),
+            .chart("failedJobsHistoryLimit", .int(min: 0, max: 10)),
+            .chart("startingDeadlineSeconds", .int(min: 10, max: unbounded)),
+        ])),
+        .chart("backup", .record([
+            .chart("enabled", .bool),
+            .chart("keep", .int(min: 1, max: 10)),
+        ])),
         .package("podLabels", .map(nil)),
         .package("annotations", .map(nil)),
         .package("resources", .map(nil)),
