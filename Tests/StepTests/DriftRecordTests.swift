@@ -33,12 +33,14 @@ final class DriftRecordTests: XCTestCase {
         return r
     }
 
+    /// Records as the chart's CronJob does: a plan with --detailed-exitcode.
     func record(_ report: JobReport, _ kube: KubeSimulator, redactor: Redactor = Redactor()) async throws -> [String] {
         let c = try client(kube)
         let recording = self.recording()
+        let exitCode = report.mode == .plan ? report.detailedExitCode : report.exitCode
         return await withCheckedContinuation { cont in
             Thread {
-                let problems = RunRecorder.record(report, recording: recording, client: c, redactor: redactor)
+                let problems = RunRecorder.record(report, exitCode: exitCode, recording: recording, client: c, redactor: redactor)
                 c.close()
                 cont.resume(returning: problems)
             }.start()
@@ -67,9 +69,8 @@ final class DriftRecordTests: XCTestCase {
 
         // A scheduled plan with nothing changed: a Normal event, no drift in the ConfigMap.
         let clean = try await h.run(values: DriftRecordTests.values, mode: .plan)
-        // Only the license key is sent again (the console cannot show it back): not drift.
-        XCTAssertEqual(clean.report.writes.map(\.object), ["license key"], clean.output)
-        XCTAssertEqual(RunRecorder.driftedObjects(clean.report), [])
+        XCTAssertEqual(RunRecorder.driftedObjects(clean.report), [], clean.output)
+        XCTAssertEqual(clean.report.detailedExitCode, 0)
         let cleanProblems = try await record(clean.report, kube)
         XCTAssertEqual(cleanProblems, [])
         XCTAssertEqual(events(kube).count, 1)
@@ -116,7 +117,7 @@ final class DriftRecordTests: XCTestCase {
         let data = status(kube)
         XCTAssertEqual(data["mode"], "plan")
         XCTAssertEqual(data["result"], "drift found")
-        XCTAssertEqual(data["exitCode"], "0")
+        XCTAssertEqual(data["exitCode"], "2", "plan --detailed-exitcode: something would change")
         XCTAssertEqual(data["driftedCount"], "3")
         XCTAssertEqual(Set((data["drifted"]?.stringValue ?? "").split(separator: "\n").map(String.init)), Set(drifted))
         XCTAssertNotNil(data["time"]?.stringValue.flatMap { ISO8601DateFormatter.withFraction.date(from: $0) })

@@ -151,7 +151,8 @@ final class UndoTests: XCTestCase {
         XCTAssertEqual(dryWrites, [])
         let afterDry = try await h.state()
         XCTAssertEqual(UndoTests.comparable(afterDry), configured)
-        XCTAssertTrue(dryLines.contains { $0.contains("would change") }, dryLines.joined(separator: "\n"))
+        XCTAssertTrue(dryLines.contains { $0.contains("~ update logon settings") }, dryLines.joined(separator: "\n"))
+        XCTAssertTrue(dryLines.contains { $0.contains("- remove user alice") }, dryLines.joined(separator: "\n"))
 
         let (report, lines) = await undo(h, backup: file)
         let output = lines.joined(separator: "\n")

@@ -84,7 +84,8 @@ def test_cronjob_runs_the_jobs_pod(helm, case):
     assert d["spec"]["serviceAccountName"] == one(docs, "ServiceAccount")["metadata"]["name"]
     args = only_container(d)["args"]
     assert args[0] == "plan"
-    assert args[1:] == only_container(j)["args"][1:] + ["--record-status", STATUS, "--record-event", DRIFT]
+    assert args[1:] == only_container(j)["args"][1:] + ["--detailed-exitcode", "--record-status", STATUS,
+                                                         "--record-event", DRIFT]
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
@@ -119,6 +120,7 @@ def test_modes_and_backups(helm):
     docs = render(helm, sets=ON + ["drift.mode=run", "backup.enabled=true"])
     args = only_container(drift_pod(docs))["args"]
     assert args[0] == "run"
+    assert "--detailed-exitcode" not in args
     assert arg_value(args, "--backup-secret") == BACKUPS
     assert arg_value(only_container(job(docs)["spec"]["template"])["args"], "--backup-secret") == BACKUPS
     # plan writes nothing: no backup flags (the binary refuses them in plan).
