@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import (
-    CHART, FULLNAME, NAMESPACE, RELEASE, ROOT, VALUES_FILES, arg_value, chart_defaults, container,
+    CHART, FULLNAME, NAMESPACE, RELEASE, ROOT, SECRET_KEYS, VALUES_FILES, arg_value, chart_defaults, container,
     find, get_path, inline_secrets, job, load_values, merged_values, mount_path, one, render,
     render_error, run_helm, secret_data, volume,
 )
@@ -186,6 +186,30 @@ def test_schema_refuses_bad_values_naming_the_key(helm, setting, key):
     assert key in err, err
 
 
+@pytest.mark.parametrize("setting,where", [
+    ("defender.enable=true", "/defender"),
+    ("console.optons.enabled=false", "/console"),
+    ("policies.vulnerabilities.alertTreshold=high", "/policies/vulnerabilities"),
+    ("sso.clientId=x", "/sso"),
+    ("console.additionalUsers[0].username=u,console.additionalUsers[0].role=user,console.additionalUsers[0].Role=admin",
+     "/console/additionalUsers/0"),
+    ("init.image.tagg=1", "/init/image"),
+])
+def test_schema_refuses_unknown_keys_of_the_jobs_sections(helm, setting, where):
+    err = render_error(helm, sets=[setting])
+    assert "additional properties" in err.lower() or "additionalProperties" in err, err
+    assert where in err, err
+
+
+def test_schema_allows_the_console_charts_keys(helm):
+    # Keys of the Big Bang console chart, in sections shared with the job or its own.
+    render(helm, sets=["console.persistence.size=10Gi", "console.image.tag=x", "defender.certCn=cn",
+                       "routes.inbound.console.enabled=true", "bbtests.enabled=false", "istio.mtls.mode=STRICT",
+                       "console.persistence.storageClassName=fast"])
+    # The top level is shared: a key there is the job's to report (it warns, naming the key meant).
+    render(helm, sets=["polices.enabled=false"])
+
+
 def test_string_typed_values_refuse_numbers(helm, tmp_path):
     # An unquoted tag in YAML is a number; the job reads tags as strings.
     f = tmp_path / "v.yaml"
@@ -351,21 +375,57 @@ def test_secret_files_are_named_by_values_key(helm, case):
     assert set(files) == want
 
 
+def leaf_paths(values, prefix=""):
+    """Dotted paths of the leaves of a values tree (lists and empty maps are leaves)."""
+    out = set()
+    for k, v in values.items():
+        path = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict) and v:
+            out |= leaf_paths(v, path)
+        else:
+            out.add(path)
+    return out
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_mounted_values_are_the_values_without_secrets(helm, case):
+def test_mounted_values_hold_only_the_keys_the_job_reads(helm, case):
+    """The values ConfigMap: every key docs/values.md documents (the job's), as the release has
+    it, and nothing else: no secret, no key of the chart or the console chart."""
     docs = render_case(helm, case)
     mounted = yaml.safe_load(one(docs, "ConfigMap", f"{FULLNAME}-values")["data"]["values.yaml"])
-    expected = case_values(case)
-    creds = expected["console"]["credentials"]
-    creds.pop("username", None)
-    creds.pop("password", None)
-    expected["console"].pop("license", None)
-    expected["console"]["additionalUsers"] = [
-        {k: v for k, v in u.items() if k != "password"} for u in expected["console"]["additionalUsers"]]
-    expected["defender"]["proxy"].pop("password", None)
-    expected["monitoring"].pop("password", None)
-    expected["init"].pop("extraSteps", None)
-    assert mounted == expected
+    values = case_values(case)
+    documented = set(job_defaults())
+    for key in documented:
+        have = get_path(values, key, default="<missing>")
+        if key in SECRET_KEYS:
+            assert get_path(mounted, key, default="<missing>") == "<missing>", f"the secret {key} is in the ConfigMap"
+        elif key == "console.additionalUsers":
+            assert mounted["console"]["additionalUsers"] == [
+                {k: v for k, v in u.items() if k != "password"} for u in have], key
+        elif have != "<missing>":
+            assert get_path(mounted, key, default="<missing>") == have, key
+    for path in leaf_paths(mounted):
+        assert path in documented or any(path.startswith(k + ".") for k in documented), \
+            f"{path} is in the values ConfigMap but the job does not read it"
+    for user in mounted["console"]["additionalUsers"]:
+        assert "password" not in user
+    assert "extraSteps" not in mounted["init"] and "existingSecrets" not in mounted["init"]
+
+
+def test_values_configmap_keeps_no_secret_given_to_another_chart(helm):
+    """The whole values file used to be mounted: a secret set for the console chart (or under a
+    key nobody reads) appeared in the ConfigMap in plain text."""
+    docs = render(helm, "bigbang.yaml", sets=["twistlock.defaultAdminPassword=Leaky-Pa55-1",
+                                              "bbtests.scripts.envs.cypress_password=Leaky-Pa55-2",
+                                              "console.credentials.password=Leaky-Pa55-3"])
+    text = json.dumps([d for d in docs if d["kind"] == "ConfigMap"])
+    for leak in ("Leaky-Pa55-1", "Leaky-Pa55-2", "Leaky-Pa55-3"):
+        assert leak not in text
+    mounted = yaml.safe_load(one(docs, "ConfigMap", f"{FULLNAME}-values")["data"]["values.yaml"])
+    # An unknown top-level key is kept by name (the job warns about it), without its value.
+    assert "twistlock" in mounted and mounted["twistlock"] is None
+    assert "bbtests" not in mounted and "console.image" not in leaf_paths(mounted)
+    assert secret_data(one(docs, "Secret", f"{FULLNAME}-secrets"))["console.credentials.password"] == "Leaky-Pa55-3"
 
 
 def test_existing_secret_for_the_admin(helm):

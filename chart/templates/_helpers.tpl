@@ -115,32 +115,51 @@ inline and not provided by an existing Secret. Rendered as JSON; callers use fro
 {{- end -}}
 
 {{/*
-The values file the job mounts: the release's values without the secrets (they reach the job as
-files) and without the chart-only inline steps (mounted as a steps directory).
+The values file the job mounts: only the keys the job reads (twistlock-init.jobKeys, generated
+from the job's schema), so neither secrets (they reach the job as files) nor the chart's or the
+console chart's keys are stored in the ConfigMap. A top-level key nobody knows is kept by name
+only (its value null), so the job still warns about it ("did you mean ...?").
 */}}
 {{- define "twistlock-init.publicValues" -}}
-{{- $v := deepCopy .Values -}}
-{{- $c := $v.console -}}
-{{- if $c.credentials -}}
-{{- $_ := unset $c.credentials "username" -}}
-{{- $_ := unset $c.credentials "password" -}}
+{{- $keys := fromJson (include "twistlock-init.jobKeys" .) -}}
+{{- $out := fromJson (include "twistlock-init.pick" (dict "values" .Values "keys" $keys)) -}}
+{{- range $k, $_ := .Values -}}
+{{- if not (hasKey $keys $k) -}}{{- $_ := set $out $k nil -}}{{- end -}}
 {{- end -}}
-{{- $_ := unset $c "license" -}}
-{{- if $c.additionalUsers -}}
-{{- $users := list -}}
-{{- range $c.additionalUsers -}}
-{{- $users = append $users (omit . "password") -}}
+{{- toYaml $out -}}
 {{- end -}}
-{{- $_ := set $c "additionalUsers" $users -}}
+
+{{/* The part of .values that .keys marks to copy, as JSON (see twistlock-init.jobKeys). */}}
+{{- define "twistlock-init.pick" -}}
+{{- $values := .values -}}
+{{- $out := dict -}}
+{{- range $k, $sub := .keys -}}
+{{- if and (kindIs "map" $values) (hasKey $values $k) -}}
+{{- $v := get $values $k -}}
+{{- if kindIs "bool" $sub -}}
+{{- if $sub }}{{ $_ := set $out $k $v }}{{ end -}}
+{{- else if hasKey $sub "[]" -}}
+{{- if kindIs "slice" $v -}}
+{{- $items := list -}}
+{{- range $v -}}
+{{- if kindIs "map" . -}}
+{{- $items = append $items (fromJson (include "twistlock-init.pick" (dict "values" . "keys" (get $sub "[]")))) -}}
+{{- else -}}
+{{- $items = append $items . -}}
 {{- end -}}
-{{- if and $v.defender $v.defender.proxy -}}
-{{- $_ := unset $v.defender.proxy "password" -}}
 {{- end -}}
-{{- if $v.monitoring -}}
-{{- $_ := unset $v.monitoring "password" -}}
+{{- $_ := set $out $k $items -}}
+{{- else -}}
+{{- $_ := set $out $k $v -}}
 {{- end -}}
-{{- $_ := unset $v.init "extraSteps" -}}
-{{- toYaml $v -}}
+{{- else if kindIs "map" $v -}}
+{{- $_ := set $out $k (fromJson (include "twistlock-init.pick" (dict "values" $v "keys" $sub))) -}}
+{{- else -}}
+{{- $_ := set $out $k $v -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 
 {{/* The step files of steps/ (without the editor type definitions), sorted. */}}

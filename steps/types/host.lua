@@ -3,8 +3,9 @@
 -- Add `steps/types` to `workspace.library` in .luarc.json. docs/step-api.md is the reference;
 -- a test checks that every primitive the host registers is declared here.
 
----The merged, validated Helm values (read-only; assignment raises an error).
----@type table
+---The merged, validated Helm values (read-only; assignment raises an error). The keys and
+---their kinds: steps/types/values.lua (generated from the job's schema).
+---@type Values
 values = {}
 
 ---@class json
