@@ -405,7 +405,7 @@ public final class JobRunner: @unchecked Sendable {
 
     private func writeReport(_ report: JobReport) {
         guard let url = options.reportJSON, !reportRefused else { return }
-        let text = redactor.redact(report.json.encoded(pretty: true)) + "\n"
+        let text = TextSafety.escapeJSONLine(redactor.redact(report.json.encoded(pretty: true))) + "\n"
         do {
             // A new file beside the target, renamed over it: only ever a regular file.
             try ReportFile.write(text, to: url)

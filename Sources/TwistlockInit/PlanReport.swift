@@ -61,7 +61,7 @@ extension JobRunner {
             "cannotCompare": .array(ledger.cannotCompare.map { $0.json }),
             "steps": report.json["steps"] ?? .array([]),
         ])
-        let text = redactor.redact(plan.encoded(pretty: true)) + "\n"
+        let text = TextSafety.escapeJSONLine(redactor.redact(plan.encoded(pretty: true))) + "\n"
         do {
             // A new file beside the target, renamed over it: only ever a regular file (issue 13).
             try ReportFile.write(text, to: url, flag: "--out")

@@ -52,6 +52,20 @@ final class HardeningLeakTests: XCTestCase {
         await h.stop()
     }
 
+    /// The Kubernetes bearer token the defenders step sends is masked too: a later step that
+    /// prints it (as if it had found it somewhere) shows the mask.
+    func testTheKubernetesTokenTheHostSendsIsMasked() async throws {
+        let h = try await Hardening.start(kube: true)
+        let step = try Hardening.customStep(h, name: "kube-echo", after: "defenders", lua: """
+        log.info("KTOKEN[%s]END", "hardening-token")
+        """, when: "defender.enabled")
+        let run = try await h.run(values: Hardening.values(defenders: true), extraStepsDirs: [step])
+        XCTAssertEqual(run.step("defenders")?.status, .done, run.output)
+        let shown = between(run.output, "KTOKEN[", "]END")
+        XCTAssertEqual(shown, [Redactor.mask], run.output)
+        await h.stop()
+    }
+
     /// Tokens anywhere in an answer, however the field is spelled, are added to the redactor.
     func testTokensAnywhereInAnAnswerAreMasked() throws {
         let r = Redactor()

@@ -133,6 +133,9 @@ public final class KubeClient: @unchecked Sendable {
     private var closed = false
     /// Called before each retry wait, with a line saying why (for progress output).
     public var onRetry: ((String) -> Void)?
+    /// Called with every bearer token sent (read again from a rotated token file), so the job
+    /// masks it like the console's tokens.
+    public var onToken: ((String) -> Void)?
     /// Replaced in tests to avoid real waits.
     public var sleeper: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
     /// Requests sent (every attempt).
@@ -484,6 +487,7 @@ public final class KubeClient: @unchecked Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "twistlock-init")
         if let token = config.currentToken() {
+            onToken?(token)
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         if let body {

@@ -56,6 +56,7 @@ enum K8sPrimitives {
         }
         for warning in config.warnings { ctx.log.log(.warn, warning, step: ctx.step) }
         client.onRetry = { line in ctx.log.log(.warn, line, step: ctx.step) }
+        client.onToken = { [redactor = ctx.redactor] token in redactor.add(token) }
         // Retry waits (a Retry-After of the API server) end at an interrupt (SIGTERM).
         client.sleeper = { [console = ctx.console] seconds in console.pause(seconds) }
         ctx.log.log(.info, "Kubernetes API \(config.server) (\(config.source))", step: ctx.step)
