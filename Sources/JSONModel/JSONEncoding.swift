@@ -12,7 +12,23 @@ extension JSON {
     public func encodedBytes(pretty: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        encode(into: &out, pretty: pretty, indent: 0)
+        // Never throws: no text is longer than Int.max bytes.
+        try? encode(into: &out, pretty: pretty, indent: 0, limit: .max)
+        return out
+    }
+
+    /// Thrown by `encodedBytes(pretty:limit:)` when the text would be longer than `limit`.
+    public struct EncodingLimitExceeded: Error, CustomStringConvertible {
+        public let limit: Int
+        public var description: String { "the JSON text would be longer than \(limit) bytes" }
+    }
+
+    /// `encodedBytes(pretty:)`, stopped (before a string is copied) as soon as the text would
+    /// be longer than `limit` bytes: what a caller under a memory ceiling uses.
+    public func encodedBytes(pretty: Bool = false, limit: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(256, max(limit, 0)))
+        try encode(into: &out, pretty: pretty, indent: 0, limit: limit)
         return out
     }
 
@@ -72,7 +88,14 @@ extension JSON {
         out.append(0x22)
     }
 
-    private func encode(into out: inout [UInt8], pretty: Bool, indent: Int) {
+    private func encode(into out: inout [UInt8], pretty: Bool, indent: Int, limit: Int) throws {
+        // Checked before each value (a string before its bytes are copied): the text never
+        // grows past `limit` by more than a number's or a bracket's few bytes.
+        if case .string(let s) = self {
+            if out.count + s.utf8.count + 2 > limit { throw EncodingLimitExceeded(limit: limit) }
+        } else if out.count + (pretty ? 2 * indent + 32 : 32) > limit && limit != .max {
+            throw EncodingLimitExceeded(limit: limit)
+        }
         switch self {
         case .null:
             out.append(contentsOf: "null".utf8)
@@ -84,6 +107,8 @@ extension JSON {
             out.append(contentsOf: (JSON.encodeDouble(d) ?? "null").utf8)
         case .string(let s):
             JSON.appendQuoted(s, to: &out)
+            // Escapes may have made it longer than checked above.
+            if out.count > limit { throw EncodingLimitExceeded(limit: limit) }
         case .array(let elements):
             if elements.isEmpty {
                 out.append(0x5B); out.append(0x5D)
@@ -95,7 +120,7 @@ extension JSON {
                 if !first { out.append(0x2C) }
                 first = false
                 if pretty { JSON.newline(&out, indent + 1) }
-                element.encode(into: &out, pretty: pretty, indent: indent + 1)
+                try element.encode(into: &out, pretty: pretty, indent: indent + 1, limit: limit)
             }
             if pretty { JSON.newline(&out, indent) }
             out.append(0x5D)
@@ -110,10 +135,11 @@ extension JSON {
                 if !first { out.append(0x2C) }
                 first = false
                 if pretty { JSON.newline(&out, indent + 1) }
+                if out.count + key.utf8.count + 2 + 2 * indent > limit { throw EncodingLimitExceeded(limit: limit) }
                 JSON.appendQuoted(key, to: &out)
                 out.append(0x3A)
                 if pretty { out.append(0x20) }
-                value.encode(into: &out, pretty: pretty, indent: indent + 1)
+                try value.encode(into: &out, pretty: pretty, indent: indent + 1, limit: limit)
             }
             if pretty { JSON.newline(&out, indent) }
             out.append(0x7D)

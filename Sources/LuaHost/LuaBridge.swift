@@ -18,6 +18,8 @@ struct LuaBridge {
     let maxDepth: Int
     /// The state's allocation counters: pushing stops once it is over its ceiling.
     var memory: UnsafeMutablePointer<clua_vmstate>?
+    /// While a host function runs: its copies of Lua values count against this.
+    var allowance: HostAllowance? = nil
 
     fileprivate enum PathComponent {
         case key(String)
@@ -132,6 +134,12 @@ struct LuaBridge {
             if lua_isinteger(L, index) != 0 { return .int(lua_tointegerx(L, index, nil)) }
             return .double(lua_tonumberx(L, index, nil))
         case LUA_TSTRING:
+            if let allowance {
+                // The same Lua string reached twice is copied twice in Swift.
+                var length = 0
+                _ = lua_tolstring(L, index, &length)
+                try allowance.charge(length + 16, what: "a copy of the arguments")
+            }
             return .string(try string(at: index))
         case LUA_TUSERDATA where isNull(at: index):
             return .null
@@ -184,6 +192,7 @@ struct LuaBridge {
         }
         visiting.append(pointer)
         defer { visiting.removeLast() }
+        try allowance?.charge(64, what: "a copy of the arguments")
 
         let mark = marker(of: index)
         var integerEntries: [(Int64, JSON)] = []

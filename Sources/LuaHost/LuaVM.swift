@@ -46,6 +46,11 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { L in
         lua_pushstring(L, "\(host.name): called after its Lua VM was closed")
         return clua_host_error()
     }
+    // What the call builds in Swift (copies of its arguments, the text it makes) counts
+    // against what is left of the state's ceiling.
+    let outer = vm.allowance
+    if outer == nil { vm.allowance = HostAllowance(left: vm.memoryRemaining) }
+    defer { if outer == nil { vm.allowance = nil } }
     do {
         return try host.body(vm, L)
     } catch {
@@ -68,6 +73,21 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { L in
         lua_settop(L, 0)
         vm.bridge.pushString(message)
         return clua_host_error()
+    }
+}
+
+/// The bytes a host function call may still build in Swift: what was left of the state's
+/// memory ceiling when the call began, less what the call's copies and outputs took so far.
+final class HostAllowance {
+    var left: Int
+    init(left: Int) { self.left = left }
+
+    /// Takes `bytes` from the allowance, or throws `LuaMemoryCeiling` naming `what`.
+    func charge(_ bytes: Int, what: @autoclosure () -> String) throws {
+        guard bytes <= left else {
+            throw LuaMemoryCeiling(detail: "\(what()) needs more than the \(ByteSize.text(max(left, 0))) left under the ceiling")
+        }
+        left -= bytes
     }
 }
 
@@ -125,7 +145,21 @@ public final class LuaVM: @unchecked Sendable {
     private var interruptReason: String?
     private var running = false
 
-    var bridge: LuaBridge { LuaBridge(L: L, refs: refs, maxDepth: limits.maxDepth, memory: state) }
+    var bridge: LuaBridge { LuaBridge(L: L, refs: refs, maxDepth: limits.maxDepth, memory: state, allowance: allowance) }
+
+    /// Set while a host function runs (see `charge`).
+    var allowance: HostAllowance?
+
+    /// For host functions: counts `bytes` the function is about to build in Swift (a text it
+    /// makes, a copy) against what was left of the memory ceiling when the call began, together
+    /// with the copies of its arguments; throws `LuaMemoryCeiling` (a memory error the step can
+    /// catch with `pcall`) when it does not fit. No effect outside host functions.
+    public func charge(_ bytes: Int, what: String) throws {
+        try allowance?.charge(bytes, what: what)
+    }
+
+    /// What a host function may still build (Int.max outside host functions).
+    public var allowanceLeft: Int { allowance.map { max($0.left, 0) } ?? .max }
 
     /// Bytes the state may still allocate before its ceiling (0 when it is over).
     public var memoryRemaining: Int {
@@ -537,7 +571,18 @@ public final class LuaVM: @unchecked Sendable {
             default:
                 throw LuaBridge.PathlessError(message: "options must be a table, got \(bridge.typeName(at: 2))")
             }
-            bridge.pushString(value.encoded(pretty: pretty))
+            let text: [UInt8]
+            do {
+                text = try value.encodedBytes(pretty: pretty, limit: vm.allowanceLeft)
+            } catch is JSON.EncodingLimitExceeded {
+                throw LuaMemoryCeiling(detail: "json.encode: the text needs more than the \(ByteSize.text(vm.allowanceLeft)) left under the ceiling")
+            }
+            try vm.charge(text.count, what: "json.encode")
+            text.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { chars in
+                    _ = lua_pushlstring(L, chars.baseAddress, chars.count)
+                }
+            }
             return 1
         }
         installHostFunction("json", "decode") { vm, L in

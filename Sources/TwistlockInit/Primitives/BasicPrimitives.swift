@@ -8,7 +8,7 @@ enum BasicPrimitives {
     static func register(on vm: LuaVM, context ctx: JobContext, stepsDirs: [URL]) throws {
         // The raw writer; `log.info/warn/error` are Lua wrappers over it so that formatting is
         // Lua's own `string.format` (`log.info("%d rules", n)`).
-        vm.register("__log", "write") { args in
+        vm.register("__log", "write") { [unowned vm] args in
             let level = LogLevel(rawValue: args.first?.stringValue ?? "info") ?? .info
             let message: String
             if args.count > 1 {
@@ -16,6 +16,8 @@ enum BasicPrimitives {
             } else {
                 message = ""
             }
+            // The line is formatted and masked in copies: they count against the ceiling.
+            try vm.charge(2 * message.utf8.count, what: "log: a line of \(ByteSize.text(message.utf8.count))")
             ctx.log.log(level, message, step: ctx.step.isEmpty ? nil : ctx.step)
             return []
         }

@@ -13,7 +13,7 @@ enum ConsolePrimitives {
             return [try decodeOrRaise(resp, method: "GET", path: req.displayPath, object: nil)]
         }
 
-        vm.register("console", "request") { args in
+        vm.register("console", "request") { [unowned vm] args in
             guard case .object(let spec)? = args.first else {
                 throw PrimitiveError("console.request expects a table {method=, path=, body=, auth=, retry=, read=, idempotent=, timeout=}")
             }
@@ -31,6 +31,7 @@ enum ConsolePrimitives {
             let idempotent = try flag(spec, "idempotent", "console.request")
             let timeout = try seconds(spec, "timeout", "console.request")
             let req = try parse("console.request", method: rawMethod, path: path, read: read, idempotent: idempotent)
+            if let body { try fits(vm, body, what: "console.request: the body") }
             if req.isWrite, ctx.mode == .plan {
                 throw PrimitiveError("console.request: \(req.method) \(req.displayPath) would write to the console; plan mode sends no write (use console.post/put/delete so the plan can hold it back and show it, or read = true for a POST that only reads)")
             }
@@ -74,7 +75,7 @@ enum ConsolePrimitives {
         }
 
         for method in ["PUT", "POST", "DELETE"] {
-            vm.register("console", method.lowercased()) { args in
+            vm.register("console", method.lowercased()) { [unowned vm] args in
                 let name = "console.\(method.lowercased())"
                 let path = try stringArg(args, 0, name, "path")
                 let body: JSON?
@@ -90,6 +91,7 @@ enum ConsolePrimitives {
                 let req = try parse(name, method: method, path: path,
                                     read: try flag(opts, "read", name) ?? false,
                                     idempotent: try flag(opts, "idempotent", name))
+                if let body { try fits(vm, body, what: "\(name): the body") }
                 return [try write(ctx, req, body: body, opts: opts)]
             }
         }
@@ -137,6 +139,20 @@ enum ConsolePrimitives {
             "changed": .bool(true), "planned": .bool(false),
             "status": .int(Int64(resp.status)), "body": decoded,
         ])
+    }
+
+    /// Counts the JSON text of `value` (a body about to be encoded and sent, a document about
+    /// to be written) against what the host function may still build; throws `LuaMemoryCeiling`
+    /// without building more than that.
+    static func fits(_ vm: LuaVM, _ value: JSON, what: String) throws {
+        let left = vm.allowanceLeft
+        guard left != .max else { return }
+        do {
+            let size = try value.encodedBytes(limit: left).count
+            try vm.charge(size, what: what)
+        } catch is JSON.EncodingLimitExceeded {
+            throw LuaMemoryCeiling(detail: "\(what): the text needs more than the \(ByteSize.text(left)) left under the ceiling")
+        }
     }
 
     /// Parses a request a primitive was given; a refusal names the primitive.

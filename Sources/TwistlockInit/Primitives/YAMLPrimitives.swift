@@ -14,12 +14,19 @@ enum YAMLPrimitives {
                 throw PrimitiveError("yaml.decode: \(error)")
             }
         }
-        vm.register("yaml", "encode") { args in
+        vm.register("yaml", "encode") { [unowned vm] args in
             guard let first = args.first else { throw PrimitiveError("yaml.encode(docs): docs is required") }
             let docs: [JSON]
             if case .array(let items) = first { docs = items } else { docs = [first] }
+            // The YAML text is about as long as the JSON one: refuse at once what could not fit,
+            // then count what was built.
+            try ConsolePrimitives.fits(vm, JSON.array(docs), what: "yaml.encode")
             do {
-                return [.string(try YAMLCodec.encodeDocuments(docs))]
+                let text = try YAMLCodec.encodeDocuments(docs)
+                try vm.charge(text.utf8.count, what: "yaml.encode: a text of \(ByteSize.text(text.utf8.count))")
+                return [.string(text)]
+            } catch let e as LuaMemoryCeiling {
+                throw e
             } catch {
                 throw PrimitiveError("yaml.encode: \(error)")
             }
