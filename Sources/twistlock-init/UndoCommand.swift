@@ -66,7 +66,7 @@ struct Undo: ParsableCommand {
         options.valuesFiles = values.map { URL(fileURLWithPath: $0) }
         options.sets = sets
         options.secretsDir = secretsDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
-        options.consoleURL = try consoleURL ?? RunOptions.consoleURLFromEnvironment()
+        options.consoleURL = consoleURL ?? RunOptions.consoleURLFromEnvironment().0
         options.caFile = caFile
         options.force = force
         options.dryRun = dryRun
