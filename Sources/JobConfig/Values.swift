@@ -8,6 +8,9 @@ import JSONModel
 public struct ValuesProblem: Hashable, Sendable, CustomStringConvertible {
     public let key: String
     public let message: String
+    /// A secret (password, license) that is missing: a problem for `run` and `plan`, not for
+    /// `list`, which needs no credentials. Not part of equality.
+    public var missingSecret = false
 
     public init(key: String, message: String) {
         self.key = key
@@ -15,6 +18,12 @@ public struct ValuesProblem: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { key.isEmpty ? message : "\(key): \(message)" }
+
+    public static func == (a: ValuesProblem, b: ValuesProblem) -> Bool { a.key == b.key && a.message == b.message }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(message)
+    }
 }
 
 /// Why values could not be loaded. The description is meant for the operator: it names the

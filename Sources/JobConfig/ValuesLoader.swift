@@ -16,8 +16,9 @@ import JSONModel
 /// Keys nobody reads (`UnknownKeys`) are found in each file and each `--set` on its own, so
 /// each is named with its source; they are warnings, or problems with `strict`.
 public enum ValuesLoader {
+    /// `requireSecrets: false` (`list`): missing secrets (passwords) are no problem.
     public static func load(files: [URL], sets: [String], setStrings: [String] = [], secretsDir: URL?,
-                            strict: Bool = false) throws -> Values {
+                            strict: Bool = false, requireSecrets: Bool = true) throws -> Values {
         var user: JSON = .object([:])
         var unknown: [ValuesProblem] = []
         for file in files {
@@ -45,19 +46,19 @@ public enum ValuesLoader {
         if strict && !unknown.isEmpty {
             let strictUnknown = unknown.map { ValuesProblem(key: $0.key, message: $0.message + " (an error under --strict)") }
             do {
-                _ = try complete(user: user, secretsDir: secretsDir)
+                _ = try complete(user: user, secretsDir: secretsDir, requireSecrets: requireSecrets)
             } catch ValuesError.invalid(let problems) {
                 throw ValuesError.invalid(strictUnknown + problems)
             }
             throw ValuesError.invalid(strictUnknown)
         }
-        let values = try complete(user: user, secretsDir: secretsDir)
+        let values = try complete(user: user, secretsDir: secretsDir, requireSecrets: requireSecrets)
         return Values(root: values.root, secrets: values.secrets, warnings: unknown + values.warnings,
                       secretsDir: values.secretsDir)
     }
 
     /// Steps 1 and 4–6 for values already merged (tests, tools).
-    public static func complete(user: JSON, secretsDir: URL?) throws -> Values {
+    public static func complete(user: JSON, secretsDir: URL?, requireSecrets: Bool = true) throws -> Values {
         var root = stripNulls(coalesce(defaults: ValuesSchema.defaults, user: user))
         var warnings: [ValuesProblem] = []
         var filled: Set<String> = []
@@ -68,6 +69,7 @@ public enum ValuesLoader {
         var validator = ValuesValidator()
         validator.fromSecretFiles = filled
         validator.validate(root)
+        if !requireSecrets { validator.problems.removeAll { $0.missingSecret } }
         if !validator.problems.isEmpty { throw ValuesError.invalid(validator.problems) }
         return Values(root: root, secrets: SecretsDirectory.collect(root),
                       warnings: warnings + validator.warnings, secretsDir: secretsDir)

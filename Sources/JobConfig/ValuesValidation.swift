@@ -233,6 +233,7 @@ struct ValuesValidator {
             message += "; set it in the values or in the file \(secretFile) of the secrets directory"
         }
         problem(path, message)
+        if secretFile != nil { problems[problems.count - 1].missingSecret = true }
     }
 
     mutating func checkRules(_ root: JSON) {
@@ -322,6 +323,7 @@ struct ValuesValidator {
                 if !hasPassword {
                     problem("\(base).password", "required for a basic user; set it in the values or in the file "
                         + "\(fileShown) of the secrets directory")
+                    problems[problems.count - 1].missingSecret = true
                 }
             } else if ValuesSchema.userAuthTypes.contains(authType), hasPassword {
                 let origin = fromSecretFiles.contains(secretFile) ? " (it comes from the secrets file \(secretFile))" : ""

@@ -394,6 +394,16 @@ public final class LuaVM: @unchecked Sendable {
         try execute(source: source, chunkName: chunkName, instructionLimit: instructionLimit, collectResults: true)
     }
 
+    /// Compiles a chunk of Lua text without running it: throws the syntax error
+    /// (`LuaError`, kind `.syntax`, naming `chunkName` and the line) when it does not compile.
+    public func compile(source: String, chunkName: String) throws {
+        precondition(!running, "LuaVM: compile called while a chunk is running")
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        let status = load(source, chunkName: "@" + chunkName)
+        if status != LUA_OK { throw errorFromStack(status: status) }
+    }
+
     /// Stops the running chunk at its next instruction-count hook (within about a thousand
     /// instructions; a host function that is running is not interrupted). The run fails with
     /// `.interrupted` and `reason`. Thread-safe. Has no effect on later runs.

@@ -38,6 +38,8 @@ public struct JobOptions: Sendable {
     /// Keep each written object's earlier state and the body sent (`JobReport.replaced`), for
     /// `--backup` (run mode only; it may hold secrets and is never logged).
     public var keepReplaced = false
+    /// False for `list`: it sends nothing, so it needs no credentials.
+    public var requireSecrets = true
 
     public init() {}
 }
@@ -100,6 +102,9 @@ public struct JobReport: Sendable {
             ]),
         ]
         if let m = stopMessage { o["stopped"] = .string(m) }
+        // A run that stopped early (refused credentials, no license) or failed did not configure
+        // what came after, whatever its exit code: said where tools look first.
+        if mode == .run { o["configured"] = .bool(exitCode == JobExitCode.done && stopMessage == nil) }
         if !cannotCompare.isEmpty { o["cannotCompare"] = .array(cannotCompare.map { $0.json }) }
         if !problems.isEmpty { o["problems"] = .array(problems.map { .string($0) }) }
         if !warnings.isEmpty { o["warnings"] = .array(warnings.map { .string($0) }) }
@@ -140,10 +145,12 @@ public final class JobRunner: @unchecked Sendable {
     /// Loads and validates values and the manifest; used by `list`, `run` and `plan`.
     public static func prepare(_ options: JobOptions, redactor: Redactor) throws -> (Values, [StepSpec]) {
         let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, setStrings: options.setStrings,
-                                           secretsDir: options.secretsDir, strict: options.strict)
+                                           secretsDir: options.secretsDir, strict: options.strict,
+                                           requireSecrets: options.requireSecrets)
         for s in values.secrets { redactor.add(s) }
         let steps = try Manifest.load(stepsDirs: options.stepsDirs)
         let problems = validateConditions(steps, values: values) + validateSelection(options, steps: steps)
+            + StepCheck.compileProblems(steps, stepsDirs: options.stepsDirs)
         if !problems.isEmpty { throw ValuesError.invalid(problems) }
         return (values, steps)
     }

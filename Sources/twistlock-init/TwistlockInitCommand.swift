@@ -131,7 +131,7 @@ struct RunOptions: ParsableArguments {
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The dry run: each step in order, run or skip, and why. Validates values and manifests; sends nothing.")
+        abstract: "The dry run: each step in order, run or skip, and why. Validates values and manifests and compiles every step file; sends nothing and needs no credentials.")
 
     @OptionGroup var input: InputOptions
 
@@ -147,6 +147,7 @@ struct List: ParsableCommand {
         var options = JobOptions()
         try input.apply(to: &options)
         options.strict = strict
+        options.requireSecrets = false   // list sends nothing: no credentials needed
         let redactor = Redactor()
         let values: Values
         let steps: [StepSpec]
