@@ -424,6 +424,7 @@ public final class JobRunner: @unchecked Sendable {
     func printSummary(_ report: JobReport) {
         if log.format == .json {
             log.print("", event: "summary", fields: report.json.objectValue?.filter { $0.key != "writes" } ?? [:])
+            if let line = report.notConfiguredLine { log.print(line, event: "not-configured") }
             return
         }
         let rows = report.steps.map { s -> [String] in
@@ -451,5 +452,6 @@ public final class JobRunner: @unchecked Sendable {
         }
         if options.mode == .plan { log.print(report.planLine) }
         log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s"), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s")
+        if let line = report.notConfiguredLine { log.print(line, event: "not-configured") }
     }
 }

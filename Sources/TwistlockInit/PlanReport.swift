@@ -70,3 +70,13 @@ extension JobRunner {
         }
     }
 }
+
+extension JobReport {
+    /// The last line of a run that stopped early without failing (exit 0: refused credentials
+    /// on what may be a first install, no license yet): loud, so a green release with nothing
+    /// configured cannot pass unnoticed. Nil otherwise.
+    public var notConfiguredLine: String? {
+        guard mode == .run, exitCode == JobExitCode.done, let stop = stopMessage else { return nil }
+        return "✘✘ NOT CONFIGURED: \(stop) — the job exits 0 (a first install may not be ready yet); --strict (chart: init.strict) makes it fail"
+    }
+}
