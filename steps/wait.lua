@@ -16,9 +16,15 @@ while true do
     return
   end
   local why = ok and ("HTTP " .. resp.status) or tostring(resp)
-  if not ok and why:find("TLS", 1, true) then
-    -- A certificate the job does not trust will not fix itself by waiting.
-    error(string.format("cannot talk to the console at %s: %s (give its CA with --ca-file)", job.console_url, why))
+  if ok and resp.status == 407 then
+    -- A proxy answered for the console: waiting will not take it out of the way.
+    error(string.format("a proxy is in the way: %s answered 407 Proxy Authentication Required, not the console; "
+      .. "the job talks to the console directly (let it through: NO_PROXY, the NetworkPolicy, the service URL)", job.console_url), 0)
+  end
+  if not ok and why:find("TLS: ", 1, true) then
+    -- A certificate the job does not accept, or a port that does not speak TLS, will not fix
+    -- itself by waiting. The host's sentence says why and what to do.
+    error(string.format("cannot talk to the console: %s", why), 0)
   end
   local elapsed = time.now() - started
   if elapsed >= timeout then

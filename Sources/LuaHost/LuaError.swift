@@ -56,7 +56,11 @@ public struct LuaError: Error, CustomStringConvertible {
             if c == ":" && i > 0 {
                 var j = i + 1
                 while j < scalars.count, ("0"..."9").contains(scalars[j]) { j += 1 }
-                if j > i + 1, j < scalars.count, scalars[j] == ":" {
+                // A location is `chunk:line:` with a line that has no leading zero, and a chunk
+                // name that is not message text (no ": " in it): a time like `T10:00:00Z` or
+                // `12:34:56` inside a message (`error(msg, 0)`) is not a location.
+                if j > i + 1, j < scalars.count, scalars[j] == ":", scalars[i + 1] != "0",
+                   !String(String.UnicodeScalarView(scalars[0..<i])).contains(": ") {
                     let file = String(String.UnicodeScalarView(scalars[0..<i]))
                     let line = Int(String(String.UnicodeScalarView(scalars[(i + 1)..<j])))
                     var restStart = j + 1

@@ -365,10 +365,10 @@ public final class ConsoleClient: @unchecked Sendable {
                     budgetLeft = attempt < connection.maxRetries
                 }
                 guard allowed, budgetLeft else {
-                    throw ConsoleError.transport(method: method, path: path, reason: TransportFailure.describe(error, peer: "the console"))
+                    throw ConsoleError.transport(method: method, path: path, reason: TransportFailure.describe(error, peer: "the console", url: connection.baseURL, caFile: connection.caFile, diagnose: true))
                 }
                 wait = backoff(attempt)
-                reason = TransportFailure.describe(error, peer: "the console")
+                reason = TransportFailure.describe(error, peer: "the console", url: connection.baseURL, caFile: connection.caFile, diagnose: true)
             }
             attempt += 1
             let delay = wait ?? 0

@@ -87,10 +87,10 @@ final class RefuseModeTests: XCTestCase {
         XCTAssertEqual(run.report.exitCode, 1, run.output)
         let error = run.step("wait")?.error ?? ""
         XCTAssertTrue(error.contains("did not answer within 2 s"), error)
-        XCTAssertTrue(error.contains("last answer: GET /api/v1/_ping: no answer from the console (connection refused)"), error)
+        XCTAssertTrue(error.contains("last answer: GET /api/v1/_ping: no answer from the console (connection refused: nothing listens at \(h.consoleURL) "), error)
         let progress = run.output.split(separator: "\n").filter { $0.contains("waiting for the console (") }
         XCTAssertFalse(progress.isEmpty, run.output)
-        XCTAssertTrue(progress.allSatisfy { $0.contains("(connection refused)") }, "\(progress)")
+        XCTAssertTrue(progress.allSatisfy { $0.contains("(connection refused: nothing listens at ") }, "\(progress)")
         XCTAssertEqual(run.step("admin")?.status, .notRun)
         await h.stop()
     }
@@ -122,7 +122,7 @@ final class RefuseModeTests: XCTestCase {
         }
         // More retries than maxRetries (1): refusals have their own, time-based budget.
         XCTAssertGreaterThan(notes.lines.count, 1, "\(notes.lines)")
-        XCTAssertTrue(notes.lines.allSatisfy { $0.contains("connection refused for") && $0.contains("of 1 s") }, "\(notes.lines)")
+        XCTAssertTrue(notes.lines.allSatisfy { $0.contains("connection refused: nothing listens at") && $0.contains(" for ") && $0.contains("of 1 s") }, "\(notes.lines)")
         XCTAssertEqual(client.requestCount, notes.lines.count + 1)
     }
 }

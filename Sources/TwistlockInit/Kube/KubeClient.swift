@@ -467,10 +467,10 @@ public final class KubeClient: @unchecked Sendable {
             case .failure(let error):
                 // A certificate the client does not trust will not become trusted by asking again.
                 guard attempt < options.maxRetries, !TransportFailure.isTLSVerificationFailure(error) else {
-                    throw KubeError(operation: operation, object: object, reason: .transport(TransportFailure.describe(error, peer: "the API server")))
+                    throw KubeError(operation: operation, object: object, reason: .transport(TransportFailure.describe(error, peer: "the API server", url: config.server)))
                 }
                 delay = backoff(attempt)
-                why = TransportFailure.describe(error, peer: "the API server")
+                why = TransportFailure.describe(error, peer: "the API server", url: config.server)
             }
             attempt += 1
             onRetry?("\(operation) \(object): \(method) \(path): \(why); retry \(attempt)/\(options.maxRetries) in \(String(format: "%.1f", delay)) s")
