@@ -56,7 +56,7 @@ struct Undo: ParsableCommand {
     var retries: Int = 5
 
     func validate() throws {
-        if requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
+        if let problem = FlagRange.requestTimeout.problem(requestTimeout) { throw ValidationError(problem) }
         if retries < 0 || retries > 20 { throw ValidationError("--retries must be between 0 and 20") }
         if LogFormat(rawValue: logFormat) == nil { throw ValidationError("--log-format must be text or json, not \(logFormat)") }
     }
@@ -66,7 +66,10 @@ struct Undo: ParsableCommand {
         options.valuesFiles = values.map { URL(fileURLWithPath: $0) }
         options.sets = sets
         options.secretsDir = secretsDir.map { URL(fileURLWithPath: $0, isDirectory: true) }
-        options.consoleURL = consoleURL ?? RunOptions.consoleURLFromEnvironment().0
+        let (url, source) = consoleURL.map { ($0, "--console-url") } ?? RunOptions.consoleURLFromEnvironment()
+        if let problem = ConsoleURL.problem(url, source: source) { throw ValidationError(problem) }
+        options.consoleURL = url
+        if let caFile, let problem = CAFile.problem(caFile) { throw ValidationError(problem) }
         options.caFile = caFile
         options.force = force
         options.dryRun = dryRun
