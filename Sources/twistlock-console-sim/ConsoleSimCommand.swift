@@ -45,7 +45,7 @@ struct Serve: AsyncParsableCommand {
     var notReady: Double = 0
 
     @Option(help: "How the console is not ready: unavailable (503 everywhere) or refuse (connections refused).")
-    var notReadyMode = "unavailable"
+    var notReadyMode: NotReadyMode = .unavailable
 
     @Option(help: "A fault plan: JSON, or @FILE holding it ({\"rules\":[...],\"seed\":N}).")
     var faults: String?
@@ -94,11 +94,8 @@ struct Serve: AsyncParsableCommand {
         }
         for rule in faultRules { plan.rules.append(try FaultRule(json: try JSON.parse(rule))) }
         if notReady > 0 {
-            guard let mode = NotReadyMode(rawValue: notReadyMode) else {
-                throw ValidationError("--not-ready-mode must be unavailable or refuse")
-            }
             plan.notReadySeconds = notReady
-            plan.notReadyMode = mode
+            plan.notReadyMode = notReadyMode
         }
         if let seed { plan.seed = seed }
         options.faults = plan
@@ -215,3 +212,6 @@ struct Variants: ParsableCommand {
         }
     }
 }
+
+/// `--not-ready-mode unavailable|refuse`: a closed choice, refused by the parser otherwise.
+extension NotReadyMode: ExpressibleByArgument {}

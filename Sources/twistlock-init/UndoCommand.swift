@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TwistlockInit
+import TwistlockInitCLI
 
 /// `twistlock-init undo --backup FILE`: put back what a run replaced (Sources/TwistlockInit/Undo.swift).
 struct Undo: ParsableCommand {
@@ -46,8 +47,8 @@ struct Undo: ParsableCommand {
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("A PEM CA to trust for the console's TLS certificate.", valueName: "file"))
     var caFile: String?
 
-    @Option(name: .customLong("log-format"), help: "text or json.")
-    var logFormat: String = "text"
+    @Option(name: .customLong("log-format"), help: "text (✔ ⚠ ✘ lines) or json (one object per line).")
+    var logFormat: LogFormat = .text
 
     @Option(name: .customLong("request-timeout"), help: "Seconds one console request may take.")
     var requestTimeout: Double = 30
@@ -58,7 +59,6 @@ struct Undo: ParsableCommand {
     func validate() throws {
         if let problem = FlagRange.requestTimeout.problem(requestTimeout) { throw ValidationError(problem) }
         if retries < 0 || retries > 20 { throw ValidationError("--retries must be between 0 and 20") }
-        if LogFormat(rawValue: logFormat) == nil { throw ValidationError("--log-format must be text or json, not \(logFormat)") }
     }
 
     func run() throws {
@@ -73,7 +73,7 @@ struct Undo: ParsableCommand {
         options.caFile = caFile
         options.force = force
         options.dryRun = dryRun
-        options.logFormat = LogFormat(rawValue: logFormat) ?? .text
+        options.logFormat = logFormat
         options.requestTimeout = requestTimeout
         options.maxRetries = retries
         let log = JobLog(format: options.logFormat, redactor: Redactor())

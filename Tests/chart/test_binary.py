@@ -85,3 +85,21 @@ def test_list_output_json_is_json():
     assert proc.returncode == 0, proc.stderr
     steps = json.loads(proc.stdout)["steps"]
     assert [s["name"] for s in steps][:2] == ["wait", "admin"] and steps[0]["run"] is False
+
+
+# The same for the other commands' closed choices: undo's --log-format, the simulator's
+# --not-ready-mode (refused whether or not --not-ready is given).
+@pytest.mark.parametrize("name,args,exit_code,allowed", [
+    ("twistlock-init", ["undo", "--backup", "/nonexistent/backup.json", "--log-format", "xml"], 2, "'text' and 'json'"),
+    ("twistlock-init", ["undo", "--backup", "/nonexistent/backup.json", "--log-format=Json", "--dry-run"], 2, "'text' and 'json'"),
+    ("twistlock-console-sim", ["--not-ready-mode", "down"], 64, "'unavailable' and 'refuse'"),
+    ("twistlock-console-sim", ["--not-ready", "5", "--not-ready-mode=Refuse"], 64, "'unavailable' and 'refuse'"),
+])
+def test_other_closed_choices_refuse_other_values(name, args, exit_code, allowed):
+    binary = BINARY.with_name(name)
+    if not binary.is_file():
+        pytest.skip(f"{binary} is not built")
+    proc = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == exit_code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "is invalid for '--" in proc.stderr and allowed in proc.stderr, proc.stderr
+    assert proc.stdout == ""
