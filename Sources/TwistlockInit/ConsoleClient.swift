@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import JSONModel
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -123,6 +124,11 @@ public final class ConsoleClient: @unchecked Sendable {
     private var closed = false
     /// Called before each retry wait (for progress lines).
     public var onRetry: ((String) -> Void)?
+    /// Called after each attempt (`-v`): method, endpoint, status (nil: no answer), seconds,
+    /// and the failure's sentence when there was no answer.
+    public var onRequest: ((String, String, Int?, Double, String?) -> Void)?
+    /// AsyncHTTPClient's own log of each request (`-vv`).
+    public var httpLogger: Logger?
     /// Requests sent over the wire (every attempt).
     public private(set) var requestCount = 0
     /// Wakes `pause` when the client is interrupted.
@@ -400,17 +406,24 @@ public final class ConsoleClient: @unchecked Sendable {
         }
         defer { lock.withLock { current = nil } }
         let answer: HTTPFetch.Answer
+        let started = ProcessInfo.processInfo.systemUptime
         do {
             answer = try HTTPFetch.send(request, on: http, maxBodyBytes: connection.maxResponseBytes,
-                                        timeout: timeout) { task in
+                                        timeout: timeout, logger: httpLogger) { task in
                 lock.withLock {
                     current = task
                     requestCount += 1
                 }
             }
         } catch let tooLarge as HTTPFetch.TooLarge {
+            onRequest?(method, path, nil, ProcessInfo.processInfo.systemUptime - started, "larger than \(tooLarge.limit) bytes")
             throw ConsoleError.responseTooLarge(method: method, path: path, limit: tooLarge.limit)
+        } catch {
+            onRequest?(method, path, nil, ProcessInfo.processInfo.systemUptime - started,
+                       TransportFailure.describe(error, peer: "the console"))
+            throw error
         }
+        onRequest?(method, path, answer.status, ProcessInfo.processInfo.systemUptime - started, nil)
         var text = ""
         if var buf = answer.body {
             text = buf.readString(length: buf.readableBytes) ?? ""

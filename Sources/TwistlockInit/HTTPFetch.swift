@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Logging
 import NIOCore
 
 /// One request and its whole answer, as the console and Kubernetes clients send them
@@ -20,11 +21,15 @@ enum HTTPFetch {
     /// Sends `request` and waits for the answer, within `timeout` seconds. `started` gets the
     /// task before the wait (so an interrupt can abandon it). A body over `maxBodyBytes`
     /// (bounded by ByteBuffer's own 4 GiB) throws `TooLarge` as soon as it shows.
+    /// `logger`: AsyncHTTPClient's own log of the request (`-vv`).
     static func send(_ request: HTTPClient.Request, on http: HTTPClient, maxBodyBytes: Int, timeout: Double,
+                     logger: Logger? = nil,
                      started: (HTTPClient.Task<HTTPClient.Response>) -> Void) throws -> Answer {
         let limit = min(max(maxBodyBytes, 0), Int(UInt32.max))
-        let task = http.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: limit),
-                                deadline: .now() + .milliseconds(Int64(timeout * 1000)))
+        let delegate = ResponseAccumulator(request: request, maxBodySize: limit)
+        let deadline = NIODeadline.now() + .milliseconds(Int64(timeout * 1000))
+        let task = logger.map { http.execute(request: request, delegate: delegate, deadline: deadline, logger: $0) }
+            ?? http.execute(request: request, delegate: delegate, deadline: deadline)
         started(task)
         let response: HTTPClient.Response
         do {

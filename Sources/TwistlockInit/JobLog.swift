@@ -26,6 +26,11 @@ public final class JobLog: @unchecked Sendable {
     private let lock = NSLock()
     private(set) public var lines: [String] = []
     private let keepLines: Bool
+    /// `-q`: only warnings, errors and the summary (Verbosity.swift).
+    public var quiet = false
+    /// Colour (a terminal, no `--no-color`, no `NO_COLOR`): applied to what the sink gets,
+    /// never to `lines` nor to JSON.
+    public var color = false
 
     public init(format: LogFormat = .text, redactor: Redactor, keepLines: Bool = false,
                 sink: ((String) -> Void)? = nil) {
@@ -38,6 +43,7 @@ public final class JobLog: @unchecked Sendable {
 
     /// A message from a step (or the runner, with step nil).
     public func log(_ level: LogLevel, _ message: String, step: String? = nil, fields: [String: JSON] = [:]) {
+        if quiet && level == .info { return }
         let clean = redactor.redact(message)
         switch format {
         case .text:
@@ -59,6 +65,7 @@ public final class JobLog: @unchecked Sendable {
 
     /// A plain line of output (headings, diffs, tables) in text mode; a typed event in JSON mode.
     public func print(_ text: String, event: String = "output", fields: [String: JSON] = [:]) {
+        if quiet && !JobLog.quietEvents.contains(event) { return }
         switch format {
         case .text:
             emit(TextSafety.escape(redactor.redact(text)))
@@ -73,7 +80,7 @@ public final class JobLog: @unchecked Sendable {
     private func emit(_ line: String) {
         lock.lock(); defer { lock.unlock() }
         if keepLines { lines.append(line) }
-        sink(line)
+        sink(color && format == .text ? TerminalColor.paint(line) : line)
     }
 
     static func timestamp() -> String {

@@ -40,6 +40,12 @@ public struct JobOptions: Sendable {
     public var keepReplaced = false
     /// False for `list`: it sends nothing, so it needs no credentials.
     public var requireSecrets = true
+    /// `-q`: warnings, errors and the summary only.
+    public var quiet = false
+    /// `-v` 1 (each request), `-vv` 2 (also the HTTP client's log).
+    public var verbosity = 0
+    /// Colour the text output (a terminal; see TerminalColor.enabled).
+    public var color = false
 
     public init() {}
 }
@@ -140,6 +146,8 @@ public final class JobRunner: @unchecked Sendable {
         let redactor = log?.redactor ?? Redactor()
         self.redactor = redactor
         self.log = log ?? JobLog(format: options.logFormat, redactor: redactor)
+        if options.quiet { self.log.quiet = true }
+        if options.color { self.log.color = true }
     }
 
     /// Loads and validates values and the manifest; used by `list`, `run` and `plan`.
@@ -247,6 +255,7 @@ public final class JobRunner: @unchecked Sendable {
         }
         defer { client.shutdown() }
         client.onRetry = { [log] line in log.log(.warn, line) }
+        attachVerbosity(to: client)
         if let user = values.root["console"]?["credentials"]?["username"]?.stringValue,
            let pass = values.root["console"]?["credentials"]?["password"]?.stringValue, !user.isEmpty {
             client.setCredentials(username: user, password: pass)
@@ -437,10 +446,10 @@ public final class JobRunner: @unchecked Sendable {
             cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ")
         }
-        log.print("")
-        log.print(line(header))
-        log.print(line(widths.map { String(repeating: "─", count: $0) }))
-        for r in rows { log.print(line(r)) }
+        log.print("", event: "summary")
+        log.print(line(header), event: "summary")
+        log.print(line(widths.map { String(repeating: "─", count: $0) }), event: "summary")
+        for r in rows { log.print(line(r), event: "summary") }
         let writes = report.steps.reduce(0) { $0 + $1.writes }
         let requests = report.steps.reduce(0) { $0 + $1.requests }
         let verdict: String
@@ -450,8 +459,8 @@ public final class JobRunner: @unchecked Sendable {
         case JobExitCode.interrupted: verdict = "interrupted"
         default: verdict = "failed"
         }
-        if options.mode == .plan { log.print(report.planLine) }
-        log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s"), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s")
+        if options.mode == .plan { log.print(report.planLine, event: "summary") }
+        log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s"), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s", event: "summary")
         if let line = report.notConfiguredLine { log.print(line, event: "not-configured") }
     }
 }

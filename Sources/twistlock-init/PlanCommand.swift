@@ -19,6 +19,7 @@ struct Plan: JobCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var runOptions: RunOptions
     @OptionGroup(title: "Recording") var recording: RecordOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     @Flag(name: .customLong("detailed-exitcode"), help: "Exit 0 when nothing would change, 2 when something would, 1 on an error.")
     var detailedExitCode = false
@@ -33,6 +34,7 @@ struct Plan: JobCommand {
         var options = JobOptions()
         try input.apply(to: &options)
         try runOptions.apply(to: &options)
+        output.apply(to: &options)
         options.mode = .plan
         options.planFile = planFile.map { URL(fileURLWithPath: $0) }
         if let url = options.planFile, let problem = ReportFile.problem(url, flag: "--out") { throw ValidationError(problem) }

@@ -185,6 +185,7 @@ protocol JobCommand: ParsableCommand {
     var input: InputOptions { get }
     var runOptions: RunOptions { get }
     var recording: RecordOptions { get }
+    var output: OutputOptions { get }
 }
 
 extension JobCommand {
@@ -192,6 +193,7 @@ extension JobCommand {
         var options = JobOptions()
         try input.apply(to: &options)
         try runOptions.apply(to: &options)
+        output.apply(to: &options)
         options.mode = Self.mode
         try recording.check(mode: Self.mode)
         options.keepReplaced = recording.keepsBackup
@@ -208,4 +210,5 @@ struct Run: JobCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var runOptions: RunOptions
     @OptionGroup(title: "Backup and recording") var recording: RecordOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
 }

@@ -10,7 +10,7 @@ struct CLIRun {
     var output: String { stdout + stderr }
 
     static func run(_ arguments: [String], environment: [String: String] = [:], removing: [String] = [],
-                    seconds: Double = 60) throws -> CLIRun {
+                    seconds: Double = 60, executable: String? = nil) throws -> CLIRun {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -19,7 +19,7 @@ struct CLIRun {
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
-        process.executableURL = try HardeningSignalTests.binary()
+        process.executableURL = try executable.map { URL(fileURLWithPath: $0) } ?? HardeningSignalTests.binary()
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for k in ["KUBECONFIG", "NO_COLOR", "TWISTLOCK_CONSOLE_URL", "TWISTLOCK_INIT_STEPS"] + removing { env[k] = nil }
