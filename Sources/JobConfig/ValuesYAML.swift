@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import JSONModel
 import Yams
 
@@ -24,18 +29,49 @@ public enum ValuesYAML {
         if isDir.boolValue {
             throw ValuesError.unreadable(file: name, reason: "is a directory, not a file")
         }
-        let data: Data
-        do {
-            let handle = try FileHandle(forReadingFrom: url)
-            defer { try? handle.close() }
-            data = try handle.read(upToCount: maxBytes + 1) ?? Data()
-        } catch {
-            throw ValuesError.unreadable(file: name, reason: "cannot be read (\(describe(error)))")
-        }
+        let data = try readBounded(url, name: name)
         if data.count > maxBytes {
             throw ValuesError.unreadable(file: name, reason: "is larger than \(ByteSize.text(maxBytes))")
         }
         return try parse(data: data, source: name)
+    }
+
+    /// At most `maxBytes + 1` bytes of a regular file or a pipe (`-f <(…)`), opened
+    /// non-blocking so that a FIFO nobody writes to reads as empty instead of hanging the job
+    /// (issue 13); a device or a socket is refused without being read.
+    static func readBounded(_ url: URL, name: String) throws -> Data {
+        let fd = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ValuesError.unreadable(file: name, reason: "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw ValuesError.unreadable(file: name, reason: "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFIFO:
+            // A pipe with a writer (process substitution) is read as usual; without one, the
+            // first read returns end-of-file at once.
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        case S_IFCHR, S_IFBLK:
+            throw ValuesError.unreadable(file: name, reason: "is a device, not a file; refused without reading it")
+        default:
+            throw ValuesError.unreadable(file: name, reason: "is not a regular file; refused without reading it")
+        }
+        var bytes = [UInt8](repeating: 0, count: maxBytes + 1)
+        var got = 0
+        while got < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { readFromDescriptor(fd, $0.baseAddress! + got, $0.count - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                throw ValuesError.unreadable(file: name, reason: "cannot be read (\(String(cString: strerror(errno))))")
+            }
+            if n == 0 { break }
+            got += n
+        }
+        return Data(bytes[..<got])
     }
 
     public static func parse(data: Data, source: String) throws -> JSON? {
@@ -148,4 +184,8 @@ public enum ValuesYAML {
             return "unresolved alias *\(name)" + at
         }
     }
+}
+
+private func readFromDescriptor(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(fd, buffer, count)
 }

@@ -205,6 +205,15 @@ extension JobOptions {
         }
         if let p = ConsoleURL.problem(consoleURL) { out.append(p) }
         if let ca = caFile, let p = CAFile.problem(ca) { out.append(p) }
+        if let list = kubeconfig {
+            // Read only when the defenders step runs: a FIFO there would hang the run midway.
+            for path in list.split(separator: ":").map(String.init) where !path.isEmpty {
+                var st = stat()
+                if stat((path as NSString).expandingTildeInPath, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+                    out.append("--kubeconfig \(path): not a regular file (a FIFO, device, socket or directory); refused")
+                }
+            }
+        }
         if let report = reportJSON, let p = ReportFile.problem(report) { out.append(p) }
         if let plan = planFile, let p = ReportFile.problem(plan, flag: "--out") { out.append(p) }
         return out

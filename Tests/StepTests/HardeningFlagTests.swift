@@ -141,6 +141,43 @@ final class HardeningFlagTests: XCTestCase {
         await h.stop()
     }
 
+    /// Other files the job reads, other spellings of the same hang: a values file or a
+    /// manifest that is a FIFO nobody writes to reads as empty (a pipe with a writer, as
+    /// `-f <(…)` gives, still works); a socket as a values file is refused; a `--kubeconfig`
+    /// that is a FIFO is exit 2 before any request (it is read only when the defenders step
+    /// runs, midway).
+    func testValuesFilesManifestsAndKubeconfigsThatAreFIFOsNeverHangTheJob() async throws {
+        let h = try await StepHarness.start()
+        let fifo = h.workDir.appendingPathComponent("values.fifo")
+        try CLI.makeFIFO(fifo)
+        let socketFile = h.workDir.appendingPathComponent("values.sock")
+        try CLI.makeSocketFile(socketFile)
+        let base = ["list", "--builtin-steps", StepHarness.projectSteps.path, "--set", "init.enabled=false"]
+        let quiet = try CLI.run(base + ["-f", fifo.path], seconds: 20)
+        XCTAssertEqual(quiet.status, 0, quiet.output)
+        let sock = try CLI.run(base + ["-f", socketFile.path], seconds: 20)
+        XCTAssertEqual(sock.status, 2, sock.output)
+        XCTAssertTrue(sock.output.contains(socketFile.path), sock.output)
+        // A pipe with a writer: process substitution.
+        let piped = try CLI.run(base + ["-f", "/dev/stdin"], plumbing: "< <(printf 'domain: piped.example\\n')", seconds: 20)
+        XCTAssertEqual(piped.status, 0, piped.output)
+        // A steps directory whose manifest is a FIFO.
+        let steps = h.workDir.appendingPathComponent("fifo-steps")
+        try FileManager.default.createDirectory(at: steps, withIntermediateDirectories: true)
+        try CLI.makeFIFO(steps.appendingPathComponent("manifest.yaml"))
+        let manifest = try CLI.run(base + ["--steps-dir", steps.path], seconds: 20)
+        XCTAssertNotEqual(manifest.status, 0, manifest.output)
+        // --kubeconfig a FIFO.
+        let kube = h.workDir.appendingPathComponent("kubeconfig.fifo")
+        try CLI.makeFIFO(kube)
+        let r = try CLI.run(try CLI.runArguments(h, extra: ["--kubeconfig", kube.path]), seconds: 20)
+        XCTAssertEqual(r.status, 2, r.output)
+        XCTAssertTrue(r.output.contains("--kubeconfig"), r.output)
+        let sent = try await h.requests()
+        XCTAssertTrue(sent.isEmpty, "\(sent.count) requests sent")
+        await h.stop()
+    }
+
     /// A FIFO, a socket or a device node in the secrets directory is refused, not read: `list`
     /// used to hang on a FIFO. Exit 2 naming the secret.
     func testAFIFOOrSocketInTheSecretsDirectoryIsRefusedNotRead() async throws {
