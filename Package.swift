@@ -46,11 +46,14 @@ let package = Package(
             dependencies: ["JSONModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: swift5
         ),
+        // The console variants (open questions about the real console and their answers, with
+        // evidence): pure data the simulator answers by and twistlock-init probe reports in.
+        .target(name: "ConsoleVariantRegistry", dependencies: ["JSONModel"], swiftSettings: swift5),
         // The simulated console (Hummingbird), faithful to the 34.04 OpenAPI document.
         .target(
             name: "ConsoleSimulator",
             dependencies: [
-                "JSONModel", "SimulatorServing",
+                "JSONModel", "SimulatorServing", "ConsoleVariantRegistry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "TwistlockInit",
             dependencies: [
-                "LuaHost", "JobConfig", "JSONModel",
+                "LuaHost", "JobConfig", "JSONModel", "ConsoleVariantRegistry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

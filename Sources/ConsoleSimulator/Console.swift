@@ -80,7 +80,7 @@ final class ConsoleCore: @unchecked Sendable {
             variants = try ConsoleVariants.resolve(options.variants)
             variantsError = nil
         } catch {
-            variantsError = error
+            variantsError = SimulatorError.invalidOption("\(error)")
         }
         faults.install(options.faults, now: Date())
     }

@@ -297,7 +297,8 @@ public final class ConsoleSimulator: @unchecked Sendable {
     /// Replaces the console variants in force (names of `ConsoleVariants.all`; an unknown name
     /// or two answers to one question is an error and changes nothing).
     public func setVariants(_ names: [String]) throws {
-        let set = try ConsoleVariants.resolve(names)
+        let set: Set<String>
+        do { set = try ConsoleVariants.resolve(names) } catch { throw SimulatorError.invalidOption("\(error)") }
         core.locked { core.variants = set }
     }
 

@@ -68,7 +68,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("variant"), help: "Switch on a console variant (see `twistlock-console-sim variants`); repeatable.")
     var variants: [String] = []
 
-    @Option(help: "Console variants from a file: names one per line or separated by commas, # comments.")
+    @Option(help: "Console variants from a file: a `twistlock-init probe --report-json` report (its matched variants), or names one per line or separated by commas, # comments.")
     var variantsFrom: String?
 
     func run() async throws {
@@ -101,7 +101,11 @@ struct Serve: AsyncParsableCommand {
         options.faults = plan
         var names = variants
         if let variantsFrom {
-            names += ConsoleVariants.names(fromText: try String(contentsOfFile: variantsFrom, encoding: .utf8))
+            do {
+                names += try ConsoleVariants.names(fromFile: try String(contentsOfFile: variantsFrom, encoding: .utf8))
+            } catch {
+                throw ValidationError("--variants-from \(variantsFrom): \(error)")
+            }
         }
         do {
             _ = try ConsoleVariants.resolve(names)
