@@ -26,7 +26,7 @@ struct TwistlockInitCommand: ParsableCommand {
         dropped (outputDropped). `list` exits 0, or 2 for invalid input.
         """,
         version: "0.1.0",
-        subcommands: [List.self, Run.self, Plan.self, Undo.self],
+        subcommands: [List.self, Run.self, Plan.self, Undo.self, Probe.self],
         defaultSubcommand: nil
     )
 }
