@@ -104,7 +104,10 @@ public final class ConsoleProbe: @unchecked Sendable {
                 emit("✘ " + line)
             }
         }
-        if let by = lock.withLock({ interruptedBy }), report.interrupted == nil { report.interrupted = by }
+        if let by = lock.withLock({ interruptedBy }), report.interrupted == nil {
+            report.interrupted = by
+            emit("interrupted by \(by) during the last question")
+        }
         lock.withLock { probing = false }
         client.shutdown()
         if options.scratch { cleanUp(&report) }
@@ -252,6 +255,10 @@ public final class ConsoleProbe: @unchecked Sendable {
 
     /// Lifetimes within this many seconds count as equal (clocks, rounding).
     static let lifetimeTolerance: Double = 90
+    /// The token lifetime public sources give (pan.dev "Access the API": 30 minutes), which is
+    /// also sessionTimeoutSec's default: a console whose tokens last that long and whose
+    /// sessionTimeoutSec is 1800 could be either variant.
+    static let documentedLifetime: Double = 1800
 
     func probeSession(lifetime: Double?) throws -> ProbeFinding {
         var f = ProbeFinding(family: "session", outcome: .undetermined)
@@ -277,8 +284,13 @@ public final class ConsoleProbe: @unchecked Sendable {
             f.note = "tokens last \(Int(lifetime.rounded())) s, sessionTimeoutSec is \(Int(timeout))"
             return f
         }
+        if timeout > 0 && !close(timeout, ConsoleProbe.documentedLifetime) {
+            f.outcome = .variant; f.variant = "session-timeout"
+            f.note = "tokens last sessionTimeoutSec (\(Int(timeout)) s), not the documented 30 minutes"
+            return f
+        }
         guard options.scratch else {
-            f.note = timeout > 0 ? "tokens last sessionTimeoutSec (\(Int(timeout)) s), which may be the fixed default lifetime too: --scratch changes sessionTimeoutSec for a moment to tell"
+            f.note = timeout > 0 ? "tokens last sessionTimeoutSec (\(Int(timeout)) s), which is also the documented fixed lifetime (30 minutes): --scratch changes sessionTimeoutSec for a moment to tell"
                 : "sessionTimeoutSec is not set: --scratch sets it for a moment to tell"
             return f
         }
@@ -302,7 +314,7 @@ public final class ConsoleProbe: @unchecked Sendable {
         f.evidence.append(e2)
         let restore = try call("POST", "settings/logon", .object(settings))
         f.evidence.append(evidence("POST", "settings/logon", restore, shape: "the settings as read before", message: true))
-        if restore.ok { lock.withLock { scratch.restoredSettings.insert("logon") } }
+        if restore.ok { _ = lock.withLock { scratch.restoredSettings.insert("logon") } }
         guard let second else { f.outcome = .failed; f.note = "the second login gave no token"; return f }
         if close(second, trial) {
             f.outcome = .variant; f.variant = "session-timeout"
