@@ -57,15 +57,19 @@ struct Probe: ParsableCommand {
     @Option(name: .customLong("report-json"), help: ArgumentHelp("Write the findings as JSON (what twistlock-console-sim --variants-from reads).", valueName: "file"))
     var reportJSON: String?
 
+    /// The flags checked before anything is read or sent (exit 2, one line naming the flag).
     func validate() throws {
-        if requestTimeout <= 0 { throw ValidationError("--request-timeout must be positive") }
-        if retries < 0 || retries > 20 { throw ValidationError("--retries must be between 0 and 20") }
+        if let p = FlagRange.requestTimeout.problem(requestTimeout) { throw ValidationError(p) }
+        if let p = FlagRange.retries.problem(retries) { throw ValidationError(p) }
+        if let consoleURL, let p = ConsoleURL.problem(consoleURL) { throw ValidationError(p) }
+        if let caFile, let p = CAFile.problem(caFile) { throw ValidationError(p) }
+        if let reportJSON, let p = ReportFile.problem(URL(fileURLWithPath: reportJSON)) { throw ValidationError(p) }
     }
 
     func run() throws {
         let redactor = Redactor()
         let fail: ([String]) -> ExitCode = { lines in
-            for l in lines { FileHandle.standardError.write(Data((redactor.redact("✘ " + l) + "\n").utf8)) }
+            for l in lines { _ = SafeOutput.errorLine(redactor.redact("✘ " + l)) }
             return ExitCode(ProbeExitCode.invalidInput)
         }
         let loaded: Values
@@ -80,7 +84,13 @@ struct Probe: ParsableCommand {
               let password = loaded.string("console.credentials.password"), !password.isEmpty else {
             throw fail(["console.credentials.username and console.credentials.password: the probe logs in with them (values or --secrets-dir)"])
         }
-        var connection = ConsoleConnection(baseURL: try consoleURL ?? RunOptions.consoleURLFromEnvironment(), caFile: caFile)
+        var url = consoleURL ?? ""
+        if consoleURL == nil {
+            let (fromEnv, source) = RunOptions.consoleURLFromEnvironment()
+            if let problem = ConsoleURL.problem(fromEnv, source: source) { throw fail([problem]) }
+            url = fromEnv
+        }
+        var connection = ConsoleConnection(baseURL: url, caFile: caFile)
         connection.requestTimeout = requestTimeout
         connection.maxRetries = retries
         let probe: ConsoleProbe
@@ -90,7 +100,7 @@ struct Probe: ParsableCommand {
         } catch {
             throw fail(["--ca-file: \(error)"])
         }
-        probe.onLine = { line in print(line); fflush(stdout) }
+        probe.onLine = { line in _ = SafeOutput.line(line) }
 
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
@@ -104,12 +114,12 @@ struct Probe: ParsableCommand {
         let report = probe.run()
         for s in sources { s.cancel() }
 
-        for line in report.summaryLines { print(redactor.redact(line)) }
+        for line in report.summaryLines { _ = SafeOutput.line(redactor.redact(line)) }
         if let reportJSON {
             do {
                 try (redactor.redact(report.json.encoded(pretty: true)) + "\n").write(toFile: reportJSON, atomically: true, encoding: .utf8)
             } catch {
-                FileHandle.standardError.write(Data("✘ --report-json \(reportJSON): \(error)\n".utf8))
+                _ = SafeOutput.errorLine("✘ --report-json \(reportJSON): \(error)")
             }
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

@@ -276,6 +276,19 @@ final class ProbeTests: XCTestCase {
         }
     }
 
+    /// docs/console-variants.md names every family and every variant of the registry, and the
+    /// families only a write answers.
+    func testTheDocumentNamesEveryFamilyAndVariant() throws {
+        let doc = try String(contentsOf: StepHarness.projectSteps.deletingLastPathComponent()
+            .appendingPathComponent("docs/console-variants.md"), encoding: .utf8)
+        for f in ConsoleVariants.families { XCTAssertTrue(doc.contains("| `\(f.name)` |"), f.name) }
+        for v in ConsoleVariants.all { XCTAssertTrue(doc.contains("`\(v.name)`"), v.name) }
+        for f in ConsoleProbe.writeFamilies {
+            let row = doc.split(separator: "\n").first { $0.hasPrefix("| `\(f)` |") } ?? ""
+            XCTAssertTrue(row.hasSuffix("| yes |"), "\(f): \(row)")
+        }
+    }
+
     // MARK: - The report as a simulator profile
 
     /// The real binaries: `twistlock-init probe --scratch --report-json FILE` against a console
