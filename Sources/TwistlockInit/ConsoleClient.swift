@@ -310,6 +310,9 @@ public final class ConsoleClient: @unchecked Sendable {
         return resp
     }
 
+    /// `GET /` without authentication: the console's web page, outside the API (`probe`).
+    public func requestWebRoot() throws -> ConsoleResponse { try send(method: "GET", path: "/", body: nil, auth: false, retry: .always, timeout: nil) }
+
     /// When a failed request may be sent again.
     enum RetryPolicy {
         /// Not at all (the caller polls itself, like the wait step).

@@ -146,7 +146,8 @@ public final class ConsoleProbe: @unchecked Sendable {
     // MARK: - Read-only questions
 
     func probeRoot() throws -> ProbeFinding {
-        let r = try call("GET", "/", auth: false)
+        if let by = lock.withLock({ interruptedBy }) { throw ConsoleError.interrupted(method: "GET", path: "/ (\(by))") }
+        let r = try client.requestWebRoot()
         var f = ProbeFinding(family: "root", outcome: .noKnownVariant)
         let type = r.headers["content-type"] ?? ""
         f.evidence = [evidence("GET", "/", r, shape: .string(type.contains("html") ? "an HTML page" : "\(r.bodyText.utf8.count) bytes"))]
