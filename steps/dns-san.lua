@@ -1,7 +1,9 @@
 -- dns-san: add the console's external host name to the SANs of its certificate
 -- (settings/certs, types.CertSettings.consoleSAN).
 --
--- The name is `console.externalHost`, else `twistlock.<domain>`.
+-- The name is `console.externalHost`, else the first of `routes.inbound.console.hosts` (the
+-- console chart's route; `{{ .Values.domain }}` in it becomes `domain`), else
+-- `twistlock.<domain>`.
 -- * Read once (GET settings/certs). When consoleSAN already holds the name (DNS names compare
 --   case-insensitively) nothing is written.
 -- * Otherwise the name is appended, every other SAN kept in its order, and the settings are
@@ -15,19 +17,19 @@ local answers = require("answers")
 
 local host, key
 local external = fields.lookup(values, "console.externalHost")
+local routed = fields.lookup(values, "routes.inbound.console.hosts")
 local domain = fields.lookup(values, "domain")
-if external ~= nil and type(external) ~= "string" then
-  error("dns-san: console.externalHost: must be a string", 0)
-end
-if domain ~= nil and type(domain) ~= "string" then
-  error("dns-san: domain: must be a string", 0)
-end
-if external ~= nil and external ~= "" then
+if external ~= "" then
   host, key = external, "console.externalHost"
-elseif domain ~= nil and domain ~= "" then
+elseif type(routed) == "table" and routed[1] ~= nil and routed[1] ~= "" then
+  -- the console chart's first route host; the chart renders its {{ .Values.domain }}, a values
+  -- file given to the binary as it is still has it
+  host = string.gsub(routed[1], "{{%-?%s*%.Values%.domain%s*%-?}}", function() return domain end)
+  key = "routes.inbound.console.hosts[0]"
+elseif domain ~= "" then
   host, key = "twistlock." .. domain, "domain"
 else
-  error("dns-san: neither console.externalHost nor domain is set", 0)
+  error("dns-san: neither console.externalHost, routes.inbound.console.hosts nor domain is set", 0)
 end
 -- a DNS name (or address): letters, digits, '-', '.', a leading '*.' wildcard; no scheme or port
 if #host > 253 or not string.match(host, "^[%w%*][%w%-%.]*$") or string.find(host, "..", 1, true)

@@ -198,8 +198,16 @@ enum ValuesSchema {
             .package("hardened", .map(nil)),
             .package("console", .map(nil)),
         ])),
-        .package("routes", .record([
-            .package("inbound", .map(nil)),
+        // The console chart's Istio routes; the job reads the console's first host (dns-san).
+        SchemaField("routes", .record([
+            SchemaField("inbound", .record([
+                SchemaField("console", .record([
+                    .package("enabled"), .package("gateways"),
+                    SchemaField("hosts", .stringList, []),
+                    .package("service"), .package("port"), .package("selector", .map(nil)),
+                ])),
+                SchemaField(SchemaField.otherKeys, .any, reader: .package),
+            ])),
             .package("outbound", .map(nil)),
         ])),
         .package("networkPolicies", .record([

@@ -66,4 +66,32 @@ final class BigBangValuesTests: XCTestCase {
                              "compliance-policies", "runtime-policies", "trusted-images", "options"], run.output)
         await h.stop()
     }
+
+    /// routes.inbound.console.hosts (the console chart's route): its first host, with
+    /// {{ .Values.domain }} substituted, is the SAN — below console.externalHost, above domain.
+    func testTheSANComesFromTheConsoleRouteHost() async throws {
+        let routed = "domain: example.mil\nroutes:\n  inbound:\n    console:\n      hosts:\n        - prisma.{{ .Values.domain }}\n        - other.example.mil\n"
+        for (values, want) in [
+            (routed, "prisma.example.mil"),
+            ("domain: example.mil\nroutes: {inbound: {console: {hosts: [prisma.example.mil]}}}\n", "prisma.example.mil"),
+            (routed + "console: {externalHost: console.example.mil}\n", "console.example.mil"),
+            ("domain: example.mil\nroutes: {inbound: {console: {hosts: []}}}\n", "twistlock.example.mil"),
+            ("routes: {inbound: {console: {hosts: [\"{{.Values.domain}}-console.example.mil\"]}}}\n", nil),
+        ] as [(String, String?)] {
+            let h = try await StepHarness.start()
+            let run = try await h.run(values: values, only: ["wait", "admin", "license", "dns-san"])
+            let state = try await h.state()
+            let sans = state["settings"]?["certs"]?["consoleSAN"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if let want {
+                XCTAssertEqual(run.report.exitCode, 0, run.output)
+                XCTAssertEqual(sans.last, want, values)
+                XCTAssertFalse(sans.contains { $0.contains("{{") })
+            } else {
+                // No domain to fill in: "-console.example.mil" is refused, naming the key.
+                XCTAssertEqual(run.report.exitCode, JobExitCode.stepFailed, run.output)
+                XCTAssertTrue(run.output.contains("routes.inbound.console.hosts[0]"), run.output)
+            }
+            await h.stop()
+        }
+    }
 }

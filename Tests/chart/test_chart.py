@@ -399,6 +399,8 @@ def test_mounted_values_hold_only_the_keys_the_job_reads(helm, case):
         have = get_path(values, key, default="<missing>")
         if key in SECRET_KEYS:
             assert get_path(mounted, key, default="<missing>") == "<missing>", f"the secret {key} is in the ConfigMap"
+        elif key == "routes.inbound.console.hosts":
+            continue  # rendered by the chart: test_console_route_host_reaches_the_job_rendered
         elif key == "console.additionalUsers":
             assert mounted["console"]["additionalUsers"] == [
                 {k: v for k, v in u.items() if k != "password"} for u in have], key
@@ -698,6 +700,7 @@ def test_istio_sidecar_annotations(helm):
 CHART_OWN_DEFAULTS = {
     "console.credentials.username": "admin",  # the old chart's default admin name
     "init.resources": None,                   # the Job gets requests and limits
+    "routes.inbound.console.hosts": None,     # the console chart's key (Big Bang); not set here
 }
 
 
@@ -727,3 +730,23 @@ def test_chart_defaults_are_the_jobs_defaults():
         if have != want:
             differ[key] = (have, want)
     assert not differ, f"chart default vs the job's: {differ}"
+
+
+# --------------------------------------------------------------------------------------------
+# Keys the old Big Bang job honoured
+
+
+def test_console_route_host_reaches_the_job_rendered(helm):
+    """routes.inbound.console.hosts: the chart renders {{ .Values.domain }} as the console chart
+    does; the job adds the first host to the SANs (below console.externalHost, above domain)."""
+    def mounted(*files, sets=()):
+        docs = render(helm, *files, sets=sets)
+        return yaml.safe_load(one(docs, "ConfigMap", f"{FULLNAME}-values")["data"]["values.yaml"])
+    values = mounted("bigbang.yaml")
+    assert values["routes"] == {"inbound": {"console": {"hosts": ["twistlock.dev.bigbang.mil"]}}}
+    values = mounted(sets=["domain=example.mil", "routes.inbound.console.hosts[0]=prisma.{{ .Values.domain }}",
+                           "routes.inbound.console.hosts[1]=second.example.mil"])
+    assert values["routes"]["inbound"]["console"]["hosts"] == ["prisma.example.mil", "second.example.mil"]
+    # The route's other keys are the console chart's: not in the job's values.
+    assert "gateways" not in json.dumps(mounted("bigbang.yaml"))
+    assert "routes" not in mounted()

@@ -123,6 +123,12 @@ only (its value null), so the job still warns about it ("did you mean ...?").
 {{- define "twistlock-init.publicValues" -}}
 {{- $keys := fromJson (include "twistlock-init.jobKeys" .) -}}
 {{- $out := fromJson (include "twistlock-init.pick" (dict "values" .Values "keys" $keys)) -}}
+{{- /* The console chart's route hosts, rendered as that chart renders them ({{ .Values.domain }}). */}}
+{{- with (((.Values.routes | default dict).inbound | default dict).console | default dict).hosts -}}
+{{- $hosts := list -}}
+{{- range . -}}{{- $hosts = append $hosts (tpl (toString .) $) -}}{{- end -}}
+{{- $_ := set $out "routes" (dict "inbound" (dict "console" (dict "hosts" $hosts))) -}}
+{{- end -}}
 {{- range $k, $_ := .Values -}}
 {{- if not (hasKey $keys $k) -}}{{- $_ := set $out $k nil -}}{{- end -}}
 {{- end -}}

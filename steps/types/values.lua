@@ -9,6 +9,7 @@
 ---@field openshift boolean default false
 ---@field imagePullSecretName string
 ---@field istio Values.istio
+---@field routes Values.routes
 ---@field console Values.console
 ---@field sso Values.sso
 ---@field defender Values.defender
@@ -150,6 +151,15 @@
 ---@class Values.console.credentials
 ---@field username string (secret)
 ---@field password string (secret)
+
+---@class Values.routes
+---@field inbound Values.routes.inbound
+
+---@class Values.routes.inbound
+---@field console Values.routes.inbound.console
+
+---@class Values.routes.inbound.console
+---@field hosts string[]
 
 ---@class Values.istio
 ---@field enabled boolean default false
