@@ -121,12 +121,19 @@ def run_list(binary, docs, tmp_path):
     return proc, args, mounts
 
 
-def test_list_refuses_the_defaults_without_an_admin_password(helm, binary, tmp_path):
-    # The chart's defaults give no admin password: the job refuses to start, naming the key and
-    # the secret file (NOTES.txt warns about it too).
-    proc, _, _ = run_list(binary, render(helm), tmp_path)
-    assert proc.returncode == 2
-    assert "console.credentials.password" in proc.stderr
+def test_the_defaults_without_an_admin_password_list_but_do_not_run(helm, binary, tmp_path):
+    # The chart's defaults give no admin password. `list` sends nothing and needs no credentials,
+    # so it shows the steps; `plan` (like the Job's `run`) refuses before any request, naming the
+    # key and its secret file (NOTES.txt warns about it too).
+    proc, args, _ = run_list(binary, render(helm), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["steps"]
+    plan = ["plan", *[a for a in args[1:] if a not in ("--output", "json")],
+            "--console-url", "http://127.0.0.1:9"]
+    env = {k: v for k, v in os.environ.items() if k != "TWISTLOCK_INIT_STEPS"}
+    proc = subprocess.run([binary, *plan], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "console.credentials.password" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("case", CASES)
