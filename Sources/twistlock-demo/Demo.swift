@@ -126,6 +126,7 @@ struct Demo: ParsableCommand {
         """)
         let first = Launcher.run(options)
         if first.exitCode != 0 || once {
+            for line in DemoFindings.lines(sim.requests) { say(line) }
             if serve { Demo.serveForever(base) }
             if first.exitCode != 0 { throw ExitCode(first.exitCode) }
             return
@@ -138,7 +139,9 @@ struct Demo: ParsableCommand {
 
         The second run made \(writes) write\(writes == 1 ? "" : "s")\(writes == 1 ? " (the license key: the console cannot show it back to compare)" : ""). \
         Try `twistlock-demo -f your-values.yaml`, or `--steps-dir` with a step of your own.
+
         """)
+        for line in DemoFindings.lines(sim.requests) { say(line) }
         if serve { Demo.serveForever(base) }
         if second.exitCode != 0 { throw ExitCode(second.exitCode) }
     }
