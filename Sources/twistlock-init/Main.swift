@@ -39,7 +39,10 @@ enum TwistlockInitMain {
         let message = TwistlockInitCommand.message(for: error)
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             .joined(separator: "; ")
-        SafeOutput.errorLine("twistlock-init: error: \(TextSafety.escape(message)) (exit 2; see --help)")
-        exit(2)
+        // Under `plan --detailed-exitcode` 2 means "changes": an invalid flag is an error, 1
+        // (Terraform's meaning).
+        let invalid: Int32 = CommandLine.arguments.contains("--detailed-exitcode") ? 1 : 2
+        SafeOutput.errorLine("twistlock-init: error: \(TextSafety.escape(message)) (exit \(invalid); see --help)")
+        exit(invalid)
     }
 }

@@ -21,6 +21,7 @@ struct TwistlockInitCommand: ParsableCommand {
         manifest or files — nothing was sent to the console
           3    stopped early on purpose under --strict
           143  interrupted (SIGTERM, SIGINT, SIGHUP or SIGQUIT); the report says where
+        `plan --detailed-exitcode` exits as Terraform's: 0 nothing would change, 2 something would,         1 any error (invalid input and flags included).
         A closed or full stdout/stderr (`| head`, `>/dev/full`) does not change the exit code: \
         lines that cannot be written are dropped, the run goes on, and the report lists what was \
         dropped (outputDropped). `list` exits 0, or 2 for invalid input.

@@ -106,4 +106,19 @@ final class ListCommandTests: XCTestCase {
         XCTAssertEqual(requests.count, 0, "\(requests)")
         await h.stop()
     }
+
+    /// Under `plan --detailed-exitcode`, 2 means "something would change": an invalid flag or
+    /// invalid values are errors, exit 1.
+    func testInvalidInputIsOneUnderDetailedExitCode() throws {
+        let values = dir.appendingPathComponent("values.yaml")
+        try "init: {waitTimeoutSeconds: soon}\n".write(to: values, atomically: true, encoding: .utf8)
+        let steps = ["--builtin-steps", StepHarness.projectSteps.path]
+        let badFlag = try CLIRun.run(["plan", "--detailed-exitcode", "--retries", "-1"] + steps)
+        XCTAssertEqual(badFlag.status, 1, badFlag.output)
+        XCTAssertTrue(badFlag.stderr.contains("--retries"), badFlag.output)
+        XCTAssertEqual(try CLIRun.run(["plan", "--retries", "-1"] + steps).status, 2)
+        let badValues = try CLIRun.run(["plan", "--detailed-exitcode", "-f", values.path, "--console-url", "http://127.0.0.1:1"] + steps)
+        XCTAssertEqual(badValues.status, 1, badValues.output)
+        XCTAssertTrue(badValues.output.contains("init.waitTimeoutSeconds"), badValues.output)
+    }
 }
