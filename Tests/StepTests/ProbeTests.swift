@@ -212,6 +212,25 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual((state["users"]?.arrayValue ?? []).filter { ($0["username"]?.stringValue ?? "").hasPrefix("twistlock-init-probe-") }.count, 1)
     }
 
+    /// The verification compares every user and group other than the probe's with what was
+    /// listed before the first write: a group someone adds while the probe runs (held by a slow
+    /// PUT) makes the console differ from before, and the probe says so (exit 4).
+    func testAConsoleThatDiffersFromBeforeIsReported() async throws {
+        let h = try await console([])
+        defer { Task { await h.stop() } }
+        try await h.setFaults([["kind": "delay", "method": "PUT", "path": "groups/*", "count": 1, "delayMs": 800]])
+        async let probed = probe(h, scratch: true)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !h.sim.requests.contains(where: { $0.method == "POST" && $0.endpoint == "users" }) {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try Hardening.expectOK(try await h.api("POST", "groups", ["groupName": "someone-else", "role": "auditor"]), "a group by hand")
+        let p = try await probed
+        XCTAssertEqual(p.report.differences, ["groups differ from before: someone-else"], p.output)
+        XCTAssertEqual(p.report.exitCode, ProbeExitCode.notRestored)
+        XCTAssertTrue(p.output.contains("✘ not restored: groups differ from before: someone-else"), p.output)
+    }
+
     // MARK: - SIGTERM to the real binary
 
     func launchProbe(_ h: StepHarness, extra: [String]) throws -> HardeningSignalTests.Process_ {

@@ -82,6 +82,13 @@ public final class ConsoleProbe: @unchecked Sendable {
             guard login.ok else { throw ConsoleError.authentication(status: login.status, message: login.message) }
             let issued = Date()
             let lifetime = ConsoleProbe.tokenLifetime(login, issued: issued)
+            if options.scratch {
+                // The users and groups before any write: the clean-up compares them after.
+                for list in ["users", "groups"] {
+                    let r = try call("GET", list)
+                    if r.ok, let items = r.json?.arrayValue { lock.withLock { scratch.listsBefore[list] = items } }
+                }
+            }
             report.version = try probeVersion()
             record(try probePrefixes(version: report.version))
             record(try probeLicense())
@@ -527,6 +534,8 @@ public final class ConsoleProbe: @unchecked Sendable {
         /// Settings name → as read before.
         var settings: [String: JSON] = [:]
         var restoredSettings: Set<String> = []
+        /// `users` and `groups` as listed before the first write.
+        var listsBefore: [String: [JSON]] = [:]
     }
 
     private func cleanUp(_ report: inout ProbeReport) {
@@ -597,7 +606,28 @@ public final class ConsoleProbe: @unchecked Sendable {
                 report.leftovers.append("\(path): could not be put back as it was; set it again in the console's UI (Manage > Authentication)")
             }
         }
-        // Verify: no object of this run is listed any more, the settings are as read before.
+        // Verify: the users and groups other than this run's are as listed before the first
+        // write, no object of this run is listed any more, the settings are as read before.
+        for (list, before) in record.listsBefore.sorted(by: { $0.key < $1.key }) {
+            guard let now = send("GET", list)?.json?.arrayValue else { continue }
+            let nameKey = list == "users" ? "username" : "groupName"
+            let others = { (items: [JSON]) -> [String: JSON] in
+                var out: [String: JSON] = [:]
+                for i in items {
+                    let n = i[nameKey]?.stringValue ?? ""
+                    if !n.hasPrefix(self.scratchPrefix) { out[n] = i }
+                }
+                return out
+            }
+            let (b, a) = (others(before), others(now))
+            let changed = Set(b.keys).union(a.keys).filter { n in
+                guard let x = b[n], let y = a[n] else { return true }
+                return !x.isEquivalent(to: y)
+            }
+            if !changed.isEmpty {
+                report.differences.append("\(list) differ from before: \(changed.sorted().joined(separator: ", "))")
+            }
+        }
         if let users = send("GET", "users")?.json?.arrayValue {
             for u in users where (u["username"]?.stringValue ?? "").hasPrefix(scratchPrefix) {
                 let n = u["username"]!.stringValue!
