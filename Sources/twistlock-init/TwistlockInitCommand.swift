@@ -12,7 +12,8 @@ struct TwistlockInitCommand: ParsableCommand {
         discussion: """
         Steps run in the order of steps/manifest.yaml, each gated by a values flag. `list` shows which \
         steps would run and why; `plan` reads the console and shows what would change without writing; \
-        `run` applies the changes. (`twistlock-demo` runs the job against a built-in console simulator.)
+        `run` applies the changes (`--backup FILE` keeps what it replaced); `undo --backup FILE` puts \
+        it back where the console still holds what the run wrote. (`twistlock-demo` runs the job against a built-in console simulator.)
 
         Exit codes (run, plan):
           0    done (also: stopped early on purpose, e.g. no license yet, without --strict)

@@ -240,8 +240,14 @@ final class UndoTests: XCTestCase {
 
         // --force --dry-run shows it would put them back, and writes nothing.
         try await h.clearRequests()
-        let (forcedDry, _) = await undo(h, backup: file, force: true, dryRun: true)
+        let (forcedDry, jsonLines) = await undo(h, backup: file, force: true, dryRun: true, logFormat: .json)
         XCTAssertEqual(forcedDry.exitCode, 0)
+        // JSON lines too: one object per line, no secret in any (the diff of carol's password).
+        XCTAssertTrue(jsonLines.allSatisfy { (try? JSON.parse($0))?.objectValue != nil }, jsonLines.joined(separator: "\n"))
+        XCTAssertTrue(jsonLines.contains { $0.contains("\"event\":\"write\"") }, jsonLines.joined(separator: "\n"))
+        for secret in [UndoTests.carolPassword, Hardening.alicePassword, Hardening.metricsPassword, StepHarness.adminPassword] {
+            XCTAssertFalse(jsonLines.joined().contains(secret), "a secret reached undo's JSON output")
+        }
         XCTAssertEqual(outcome(forcedDry, "logon settings")?.action, .restored)
         let forcedDryWrites = try await h.writes().count
         XCTAssertEqual(forcedDryWrites, 0)
