@@ -46,26 +46,26 @@ public final class IstioSidecar: @unchecked Sendable {
     }
 
     /// Asks the sidecar to exit; once per run.
-    public func quit() {
+    public func quit(timeout: Double = 3) {
         let first: Bool = lock.withLock {
             if quitSent { return false }
             quitSent = true
             return true
         }
         guard first else { return }
-        if let status = IstioSidecar.call("POST", endpoints.quit), (200..<300).contains(status) {
+        if let status = IstioSidecar.call("POST", endpoints.quit, timeout: timeout), (200..<300).contains(status) {
             log.log(.info, "asked the Istio sidecar to quit")
         } else {
             log.log(.warn, "could not ask the Istio sidecar to quit (\(endpoints.quit))")
         }
     }
 
-    static func call(_ method: String, _ url: String) -> Int? {
+    static func call(_ method: String, _ url: String, timeout: Double = 3) -> Int? {
         guard var request = try? HTTPClient.Request(url: url, method: .init(rawValue: method)) else { return nil }
         if method == "POST" { request.body = .string("") }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { try? client.syncShutdown() }
-        guard let resp = try? client.execute(request: request, deadline: .now() + .seconds(3)).wait() else { return nil }
+        guard let resp = try? client.execute(request: request, deadline: .now() + .milliseconds(Int64(timeout * 1000))).wait() else { return nil }
         return Int(resp.status.code)
     }
 }

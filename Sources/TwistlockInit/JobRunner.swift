@@ -25,6 +25,10 @@ public struct JobOptions: Sendable {
     public var backoffBase: Double = 0.5
     /// The whole run's deadline in seconds (nil: none).
     public var deadlineSeconds: Double?
+    /// Seconds one step may run, wall clock (`--step-timeout`; nil: no limit). A step over it
+    /// is stopped and fails (exit 1); one that cannot be stopped in place (Lua inside a C
+    /// function) ends the process after the report is written (`JobRunner.emergencyExit`).
+    public var stepTimeout: Double? = 900
     public var kubeconfig: String?
     public var istio = IstioSidecar.Endpoints()
     /// Only these steps (by name) when non-empty.
@@ -138,6 +142,14 @@ public final class JobRunner: @unchecked Sendable {
     private var vm: LuaVM?
     private var context: JobContext?
     private var interruptedBy: String?
+    private var watchdog: StepWatchdog?
+    /// What the watchdog needs to write a report when a step cannot be stopped in place.
+    private var progress: (report: JobReport, remaining: [StepOutcome], started: Double)?
+    /// Called (once) when a step did not stop within a second of an interrupt or of its limit
+    /// (Lua inside a C function, where no hook runs), after the report was written and the
+    /// sidecar asked to quit, with the exit code: the binary ends the process there. Unset
+    /// (tests in process), the run keeps waiting for the step.
+    public var emergencyExit: (@Sendable (Int32) -> Void)?
     /// `--report-json` names a path the report cannot go to (refused as invalid input).
     private var reportRefused = false
 
@@ -195,6 +207,56 @@ public final class JobRunner: @unchecked Sendable {
         ctx?.console.interrupt()
         (ctx?.kubeState as? KubeState)?.client.interrupt()
         vm?.interrupt(reason: reason)
+        lock.withLock { watchdog }?.signalled(reason)
+    }
+
+    /// The watchdog found the step over its limit (or the run over its deadline): stop it.
+    private func stopForLimit(_ reason: StepWatchdog.Reason) {
+        if case .signal = reason { return }  // `interrupt(reason:)` stopped it already
+        let (vm, ctx) = lock.withLock { (self.vm, self.context) }
+        ctx?.console.interrupt()
+        (ctx?.kubeState as? KubeState)?.client.interrupt()
+        vm?.interrupt(reason: JobRunner.describeLimit(reason))
+    }
+
+    static func describeLimit(_ reason: StepWatchdog.Reason) -> String {
+        switch reason {
+        case .signal(let name): return "interrupted by \(name)"
+        case .stepLimit(let s): return "over its time limit of \(FlagRange.format(s)) s (--step-timeout)"
+        case .deadline(let s): return "the run's deadline of \(FlagRange.format(s)) s (--deadline) passed during this step"
+        }
+    }
+
+    /// A step that did not stop (Lua inside a C function): write the report naming it and why,
+    /// ask the sidecar to quit, and end the process through `emergencyExit`.
+    private func stuck(_ running: StepWatchdog.Running, _ reason: StepWatchdog.Reason, istio: IstioSidecar?) {
+        guard let exit = emergencyExit, let saved = lock.withLock({ progress }) else { return }
+        let ctx = lock.withLock { context }
+        var report = saved.report
+        var outcome = StepOutcome(name: running.name, status: .failed, reason: "")
+        outcome.seconds = Date().timeIntervalSince(running.started)
+        let code: Int32
+        switch reason {
+        case .signal(let name):
+            outcome.status = .interrupted
+            outcome.error = "interrupted by \(name)"
+            code = JobExitCode.interrupted
+        default:
+            outcome.error = "step \"\(running.name)\": \(JobRunner.describeLimit(reason))"
+            code = JobExitCode.stepFailed
+        }
+        let why = "the step did not stop within \(FlagRange.format(watchdog?.grace ?? 1)) s (Lua inside a C function, e.g. a pattern match); the job ends here"
+        outcome.reason = why
+        report.steps.append(outcome)
+        report.steps += saved.remaining
+        if let ctx { report.writes = ctx.ledger.snapshot }
+        report.exitCode = code
+        report.seconds = ProcessInfo.processInfo.systemUptime - saved.started
+        log.log(.error, "\(outcome.error ?? ""): \(why)", step: running.name)
+        writeReport(report)
+        printSummary(report)
+        istio?.quit(timeout: 0.5)
+        exit(code)
     }
 
     public func run() -> JobReport {
@@ -285,6 +347,14 @@ public final class JobRunner: @unchecked Sendable {
         }
         // SIGTERM before the VM existed (loading values, building the client): no request starts.
         if interruptedEarly { client.interrupt() }
+        let watchdog = StepWatchdog(runDeadline: connection.deadline, deadlineSeconds: options.deadlineSeconds,
+                                    onStop: { [weak self] reason in self?.stopForLimit(reason) },
+                                    onStuck: { [weak self] running, reason in
+                                        self?.stuck(running, reason, istio: istioEnabled ? istio : nil)
+                                    })
+        lock.withLock { self.watchdog = watchdog }
+        watchdog.start()
+        defer { watchdog.finish() }
 
         if istioEnabled { istio.waitUntilReady(pause: client.pause) }
 
@@ -327,11 +397,21 @@ public final class JobRunner: @unchecked Sendable {
                 "step": .string(spec.name), "status": .string("started")])
             ctx.step = spec.name
             try? vm.setField("job", "step", .string(spec.name))
+            // The step's wall-clock limit, within what is left of the run's deadline.
+            var limit = options.stepTimeout
+            if let d = connection.deadline { limit = min(limit ?? .infinity, max(d.timeIntervalSinceNow, 0)) }
+            client.stepDeadline = limit.map { Date().addingTimeInterval($0) }
+            lock.withLock { progress = (report, JobRunner.remaining(after: spec, in: steps, values: values, options: options), started) }
+            watchdog.stepStarted(spec.name, limit: limit)
             let requestsBefore = client.requestCount
             let writesBefore = ctx.ledger.records.count
             let t0 = ProcessInfo.processInfo.systemUptime
             do {
                 let source = try String(contentsOf: spec.file, encoding: .utf8)
+                defer {
+                    watchdog.stepEnded()
+                    client.stepDeadline = nil
+                }
                 try vm.run(source: source, chunkName: JobRunner.chunkName(spec), instructionLimit: options.instructionLimit)
                 outcome.status = .done
             } catch {
@@ -347,6 +427,11 @@ public final class JobRunner: @unchecked Sendable {
                     outcome.error = "interrupted by \(by)"
                     halted = (.interrupted, "the run was interrupted by \(by) during \(spec.name)")
                     log.log(.error, "interrupted by \(by); the step's current request was abandoned", step: spec.name)
+                } else if let limitReason = watchdog.reason(for: spec.name) {
+                    outcome.status = .failed
+                    outcome.error = "step \"\(spec.name)\": \(JobRunner.describeLimit(limitReason))"
+                    halted = (.failed, "an earlier step (\(spec.name)) failed")
+                    log.log(.error, outcome.error!, step: spec.name)
                 } else {
                     outcome.status = .failed
                     outcome.error = redactor.redact("step \"\(spec.name)\": \(JobRunner.describe(error))")
@@ -400,6 +485,17 @@ public final class JobRunner: @unchecked Sendable {
             }
         }
         return enabled
+    }
+
+    /// How the steps after `spec` would show in the report if the run ended during it.
+    static func remaining(after spec: StepSpec, in steps: [StepSpec], values: Values, options: JobOptions) -> [StepOutcome] {
+        guard let i = steps.firstIndex(where: { $0.name == spec.name }) else { return [] }
+        return steps[(i + 1)...].map { next in
+            if let why = deselected(next.name, options) { return StepOutcome(name: next.name, status: .skipped, reason: why) }
+            let gate = next.when.evaluate(values)
+            if !gate.run { return StepOutcome(name: next.name, status: .skipped, reason: gate.reason) }
+            return StepOutcome(name: next.name, status: .notRun, reason: "the run ended during \(spec.name)")
+        }
     }
 
     static func chunkName(_ spec: StepSpec) -> String {

@@ -197,6 +197,9 @@ public final class Ledger: @unchecked Sendable {
         return names.contains { Redactor.isSensitive($0, extra: extra) }
     }
 
+    /// The records so far, read under the lock (from another thread).
+    var snapshot: [WriteRecord] { lock.withLock { records } }
+
     func records(for step: String) -> [WriteRecord] {
         lock.withLock { records.filter { $0.step == step } }
     }

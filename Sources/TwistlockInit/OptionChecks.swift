@@ -56,6 +56,7 @@ public enum FlagRange {
 
     public static let requestTimeout = Real(flag: "--request-timeout", min: 0.1, max: 3600, unit: "seconds")
     public static let deadline = Real(flag: "--deadline", min: 0.1, max: 86_400, unit: "seconds")
+    public static let stepTimeout = Real(flag: "--step-timeout", min: 0.1, max: 86_400, unit: "seconds")
     public static let retries = Whole(flag: "--retries", min: 0, max: 20, unit: "retries")
     public static let instructionLimit = Whole(flag: "--step-instruction-limit", min: 1000, max: 1_000_000_000_000, unit: "instructions")
     public static let luaMemoryMiB = Whole(flag: "--lua-memory-limit", min: 8, max: 65_536, unit: "MiB")
@@ -199,6 +200,7 @@ extension JobOptions {
         if let p = FlagRange.requestTimeout.problem(requestTimeout) { out.append(p) }
         if let p = FlagRange.retries.problem(maxRetries) { out.append(p) }
         if let d = deadlineSeconds, let p = FlagRange.deadline.problem(d) { out.append(p) }
+        if let t = stepTimeout, let p = FlagRange.stepTimeout.problem(t) { out.append(p) }
         if let p = FlagRange.instructionLimit.problem(instructionLimit) { out.append(p) }
         if memoryLimitBytes < FlagRange.luaMemoryMiB.min << 20 || memoryLimitBytes > FlagRange.luaMemoryMiB.max << 20 {
             out.append("\(FlagRange.luaMemoryMiB.flag): expected \(FlagRange.luaMemoryMiB.expectation), got \(memoryLimitBytes >> 20)")

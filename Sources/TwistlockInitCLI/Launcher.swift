@@ -8,6 +8,13 @@ public enum Launcher {
 
     public static func run(_ options: JobOptions, log: JobLog? = nil) -> JobReport {
         let runner = JobRunner(options: options, log: log)
+        // A step stuck inside a C function cannot be stopped in place: once the report is
+        // written, the process ends with the run's exit code.
+        runner.emergencyExit = { code in
+            fflush(stdout)
+            fflush(stderr)
+            _exit(code)
+        }
         for (sig, _) in interruptSignals { signal(sig, SIG_IGN) }
         let queue = DispatchQueue(label: "signals")
         var sources: [DispatchSourceSignal] = []

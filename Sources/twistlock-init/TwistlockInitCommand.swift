@@ -65,6 +65,9 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("deadline"), parsing: .unconditional, help: ArgumentHelp("Seconds the whole run may take; no request starts after that (0.1 to 86400).", valueName: "seconds"))
     var deadline: String?
 
+    @Option(name: .customLong("step-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds one step may run, wall clock (0.1 to 86400; default 900: above init.waitTimeoutSeconds' default 600, well under the chart's 1800 s Job deadline). A step over it fails (exit 1); one stuck inside a C function ends the job within about a second, report written.", valueName: "seconds"))
+    var stepTimeout: String = "900"
+
     @Option(name: .customLong("step-instruction-limit"), parsing: .unconditional, help: ArgumentHelp("Lua instructions one step may run, a deadline against runaway steps (1000 to 1000000000000).", valueName: "n"))
     var instructionLimit: String = "200000000"
 
@@ -102,6 +105,7 @@ struct RunOptions: ParsableArguments {
         options.requestTimeout = try FlagRange.requestTimeout.parse(requestTimeout)
         options.maxRetries = try FlagRange.retries.parse(retries)
         options.deadlineSeconds = try deadline.map { try FlagRange.deadline.parse($0) }
+        options.stepTimeout = try FlagRange.stepTimeout.parse(stepTimeout)
         options.instructionLimit = try FlagRange.instructionLimit.parse(instructionLimit)
         options.memoryLimitBytes = try FlagRange.luaMemoryMiB.parse(luaMemoryMiB) << 20
         options.only = only
@@ -126,6 +130,7 @@ struct RunOptions: ParsableArguments {
         _ = try FlagRange.requestTimeout.parse(requestTimeout)
         _ = try FlagRange.retries.parse(retries)
         if let deadline { _ = try FlagRange.deadline.parse(deadline) }
+        _ = try FlagRange.stepTimeout.parse(stepTimeout)
         _ = try FlagRange.instructionLimit.parse(instructionLimit)
         _ = try FlagRange.luaMemoryMiB.parse(luaMemoryMiB)
     }
