@@ -37,6 +37,7 @@ end
 
 local notes = manifest.adjust(docs, {
   pod_labels = d.podLabels,
+  node_selector = d.nodeSelector,
   resources = d.resources,
   tolerations = d.tolerations,
   capabilities_drop = d.securityCapabilitiesDrop,

@@ -310,7 +310,9 @@ enum ValuesSchema {
             SchemaField("securityCapabilitiesAdd", .stringList,
                         ["NET_ADMIN", "NET_RAW", "SYS_ADMIN", "SYS_PTRACE", "SYS_CHROOT", "MKNOD", "SETFCAP", "IPC_LOCK"]),
             SchemaField("monitorServiceAccounts", .bool, true),
-            SchemaField("nodeSelector", .string, ""),
+            // The console's form ("key=value", sent to the console) or Kubernetes' (a map, the Big
+            // Bang package's form, set on the DaemonSet's pods).
+            SchemaField("nodeSelector", .union([.string, stringMap]), ""),
             SchemaField("privileged", .bool, false),
             SchemaField("selinux", .bool, true),
             SchemaField("proxy", .record([

@@ -94,4 +94,35 @@ final class BigBangValuesTests: XCTestCase {
             await h.stop()
         }
     }
+
+    /// defender.nodeSelector as a map (the Big Bang form) is set on the Defender pods and not sent
+    /// to the console; the string form still goes to the console.
+    func testDefenderNodeSelectorAsAMapOrAString() async throws {
+        let options = KubeSimulator.Options(token: "t", nodeCount: 1, rolloutPolls: 1)
+        for (selector, want, sentToConsole) in [
+            ("{kubernetes.io/os: linux, node-role.example/security: \"true\"}",
+             ["kubernetes.io/os": "linux", "node-role.example/security": "true"], false),
+            ("\"kubernetes.io/os=linux\"", ["kubernetes.io/os": "linux"], true),
+        ] as [(String, [String: String], Bool)] {
+            let h = try await StepHarness.start(kube: true, kubeOptions: options)
+            let kube = try XCTUnwrap(h.kube)
+            let run = try await h.run(values: "defender: {enabled: true, nodeSelector: \(selector)}\n")
+            XCTAssertEqual(run.report.exitCode, 0, run.output)
+            let ds = try XCTUnwrap(kube.object(apiVersion: "apps/v1", kind: "DaemonSet", namespace: "twistlock",
+                                               name: "twistlock-defender-ds"), run.output)
+            let got = ds["spec"]?["template"]?["spec"]?["nodeSelector"]?.objectValue?.compactMapValues(\.stringValue)
+            XCTAssertEqual(got, want, selector)
+            let posted = try await h.requests().filter { ($0["path"]?.stringValue ?? "").hasSuffix("defenders/daemonset.yaml") }
+            XCTAssertEqual(posted.count, 1)
+            XCTAssertEqual("\(posted[0])".contains("nodeSelector"), sentToConsole, "\(posted[0])")
+            await h.stop()
+        }
+        // Neither form: refused naming the key, before anything is sent.
+        let h = try await StepHarness.start()
+        let bad = try await h.run(values: "defender: {nodeSelector: [a, b]}\n")
+        XCTAssertEqual(bad.report.exitCode, JobExitCode.invalidInput)
+        XCTAssertTrue(bad.report.problems.contains { $0.hasPrefix("defender.nodeSelector: expected a string or a map") },
+                      "\(bad.report.problems)")
+        await h.stop()
+    }
 }

@@ -750,3 +750,16 @@ def test_console_route_host_reaches_the_job_rendered(helm):
     # The route's other keys are the console chart's: not in the job's values.
     assert "gateways" not in json.dumps(mounted("bigbang.yaml"))
     assert "routes" not in mounted()
+
+
+@pytest.mark.parametrize("sets,want", [
+    (["defender.nodeSelector.kubernetes\\.io/os=linux"], {"kubernetes.io/os": "linux"}),
+    (["defender.nodeSelector=kubernetes.io/os=linux"], "kubernetes.io/os=linux"),
+])
+def test_defender_node_selector_as_a_map_or_a_string(helm, sets, want):
+    """defender.nodeSelector: the Big Bang package's map form or the console's string; the job
+    gets it as written (it sets a map on the Defender pods)."""
+    docs = render(helm, sets=sets)
+    mounted = yaml.safe_load(one(docs, "ConfigMap", f"{FULLNAME}-values")["data"]["values.yaml"])
+    assert mounted["defender"]["nodeSelector"] == want
+    assert "/defender/nodeSelector" in render_error(helm, sets=["defender.nodeSelector={a,b}"])

@@ -77,7 +77,8 @@ function M.daemonset_options(values, image)
     opts.clusterNameResolvingMethod = "manual"
   end
   if not is_empty(d.dockerSocket) then opts.dockerSocketPath = d.dockerSocket end
-  if not is_empty(d.nodeSelector) then opts.nodeSelector = d.nodeSelector end
+  -- a string is the console's form; a map (Kubernetes' form) is set on the pods by adjust()
+  if type(d.nodeSelector) == "string" and d.nodeSelector ~= "" then opts.nodeSelector = d.nodeSelector end
   if not is_empty(d.priorityClassName) then opts.priorityClassName = d.priorityClassName end
   if not is_empty(values.imagePullSecretName) then opts.secretsname = values.imagePullSecretName end
   if image ~= nil then opts.image = image end
@@ -163,7 +164,7 @@ function M.defender_container(ds)
 end
 
 --- Applies the job's settings to the DaemonSet(s) of the manifest, in place, keeping every
---- other part of every document. `s` = {pod_labels, resources, tolerations, capabilities_drop,
+--- other part of every document. `s` = {pod_labels, node_selector (a map), resources, tolerations, capabilities_drop,
 --- capabilities_add, pull_secret, image}. Answers a list of what was changed (for the log).
 function M.adjust(docs, s)
   local notes = {}
@@ -200,6 +201,17 @@ function M.adjust(docs, s)
     if not is_empty(s.resources) then
       container.resources = copy(s.resources)
       notes[#notes + 1] = "container resources"
+    end
+
+    if type(s.node_selector) == "table" and not is_empty(s.node_selector) then
+      local selector = child(pod, "nodeSelector")
+      local keys = {}
+      for k, v in pairs(s.node_selector) do
+        selector[k] = v
+        keys[#keys + 1] = k
+      end
+      table.sort(keys)
+      notes[#notes + 1] = string.format("node selector %s", table.concat(keys, ", "))
     end
 
     if not is_empty(s.tolerations) then

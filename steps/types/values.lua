@@ -63,7 +63,7 @@
 ---@field securityCapabilitiesDrop string[] default ["ALL"]
 ---@field securityCapabilitiesAdd string[] default ["NET_ADMIN","NET_RAW","SYS_ADMIN","SYS_PTRACE","SYS_CHROOT","MKNOD","SETFCAP","IPC_LOCK"]
 ---@field monitorServiceAccounts boolean default true
----@field nodeSelector string
+---@field nodeSelector string|table<string, string>
 ---@field privileged boolean default false
 ---@field selinux boolean default true
 ---@field proxy Values.defender.proxy
