@@ -17,6 +17,8 @@ public final class JobContext: @unchecked Sendable {
     public let log: JobLog
     public let console: ConsoleClient
     public let ledger: Ledger
+    /// Reads back what each step wrote (verify after write).
+    let verifier = WriteVerifier()
     public let secretsDir: URL?
     public let kubeconfig: String?
     /// The Kubernetes client, built on the first `k8s.*` call so that runs without the

@@ -67,6 +67,8 @@ public struct StepOutcome: Sendable {
     public var requests = 0
     public var seconds: Double = 0
     public var error: String?
+    /// Fields of this step's writes the console did not keep (verify after write).
+    public var notKept = 0
 }
 
 public struct JobReport: Sendable {
@@ -99,6 +101,7 @@ public struct JobReport: Sendable {
                     "seconds": .double((s.seconds * 1000).rounded() / 1000),
                 ]
                 if let err = s.error { e["error"] = .string(err) }
+                if s.notKept > 0 { e["notKept"] = .int(Int64(s.notKept)) }
                 return .object(e)
             }),
             "writes": .array(writes.map { $0.json }),
@@ -109,6 +112,7 @@ public struct JobReport: Sendable {
                 "skipped": .int(Int64(steps.filter { $0.status == .skipped }.count)),
                 "writes": .int(Int64(steps.reduce(0) { $0 + $1.writes })),
                 "requests": .int(Int64(steps.reduce(0) { $0 + $1.requests })),
+                "notKept": .int(Int64(steps.reduce(0) { $0 + $1.notKept })),
             ]),
         ]
         if let m = stopMessage { o["stopped"] = .string(m) }
@@ -439,6 +443,7 @@ public final class JobRunner: @unchecked Sendable {
                     log.log(.error, outcome.error!, step: spec.name)
                 }
             }
+            verifyWrites(ctx, spec: spec, outcome: &outcome, halted: &halted)
             outcome.seconds = ProcessInfo.processInfo.systemUptime - t0
             outcome.requests = client.requestCount - requestsBefore
             outcome.writes = ctx.ledger.records.count - writesBefore
@@ -468,6 +473,23 @@ public final class JobRunner: @unchecked Sendable {
         printSummary(report)
         finish(&report)
         return report
+    }
+
+    /// Verify after write (`WriteVerifier`): reads back what the step wrote; a field not kept
+    /// is reported, and with `--strict` fails a step that was otherwise done.
+    private func verifyWrites(_ ctx: JobContext, spec: StepSpec, outcome: inout StepOutcome, halted: inout (StepStatus, String)?) {
+        guard outcome.status != .interrupted, options.mode == .run else { return }
+        let notKept = ctx.verifier.flush(ctx)
+        outcome.notKept = notKept
+        guard notKept > 0 else { return }
+        let fields = "\(notKept) field\(notKept == 1 ? "" : "s")"
+        log.log(.warn, "the console did not keep \(fields) this step wrote (see the lines above); a step that forces them writes them again on every run", step: spec.name)
+        if options.strict && outcome.status == .done {
+            outcome.status = .failed
+            outcome.error = "step \"\(spec.name)\": the console did not keep \(fields) it was sent (--strict)"
+            halted = (.failed, "an earlier step (\(spec.name)) failed")
+            log.log(.error, outcome.error!, step: spec.name)
+        }
     }
 
     /// `istio.enabled` as the files and `--set` say, read leniently (for values that failed
@@ -548,6 +570,8 @@ public final class JobRunner: @unchecked Sendable {
         for r in rows { log.print(line(r), event: "summary") }
         let writes = report.steps.reduce(0) { $0 + $1.writes }
         let requests = report.steps.reduce(0) { $0 + $1.requests }
+        let notKept = report.steps.reduce(0) { $0 + $1.notKept }
+        let notKeptText = notKept == 0 ? "" : ", \(notKept) field\(notKept == 1 ? "" : "s") not kept by the console"
         let verdict: String
         switch report.exitCode {
         case JobExitCode.done: verdict = report.stopMessage == nil ? "done" : "stopped early: \(report.stopMessage!)"
@@ -556,7 +580,7 @@ public final class JobRunner: @unchecked Sendable {
         default: verdict = "failed"
         }
         if options.mode == .plan { log.print(report.planLine, event: "summary") }
-        log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s"), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s", event: "summary")
+        log.print("\(options.mode == .plan ? "plan" : "run") \(verdict) — \(writes) \(options.mode == .plan ? "planned write" : "write")\(writes == 1 ? "" : "s")\(notKeptText), \(requests) request\(requests == 1 ? "" : "s"), \(String(format: "%.2f", report.seconds)) s", event: "summary")
         if let line = report.notConfiguredLine { log.print(line, event: "not-configured") }
     }
 }

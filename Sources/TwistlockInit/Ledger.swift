@@ -33,6 +33,10 @@ public struct WriteRecord: Sendable {
         self.status = status
     }
 
+    /// The fields the console did not keep, found by reading the object back after the step
+    /// (`WriteVerifier`); secrets masked.
+    public internal(set) var notKept: [NotKept] = []
+
     public var json: JSON {
         var o: [String: JSON] = [
             "step": .string(step), "object": .string(object), "method": .string(method),
@@ -45,6 +49,7 @@ public struct WriteRecord: Sendable {
             }),
         ]
         if let status { o["status"] = .int(Int64(status)) }
+        if !notKept.isEmpty { o["notKept"] = .array(notKept.map(\.json)) }
         return .object(o)
     }
 }
@@ -106,6 +111,20 @@ public struct ReplacedObject: Sendable, Equatable {
         self.path = path
         self.before = before
         self.sent = sent
+    }
+}
+
+/// A field a write sent that the console's next answer did not hold.
+public struct NotKept: Sendable, Equatable {
+    /// Where, in the written object: `role`, `rules[name="X"].effect`.
+    public let path: String
+    /// What was sent (nil: the step removed the field).
+    public let sent: JSON?
+    /// What the console has (nil: nothing there).
+    public let got: JSON?
+
+    public var json: JSON {
+        ["path": .string(path), "sent": sent ?? .null, "got": got ?? .null]
     }
 }
 
@@ -199,6 +218,18 @@ public final class Ledger: @unchecked Sendable {
 
     /// The records so far, read under the lock (from another thread).
     var snapshot: [WriteRecord] { lock.withLock { records } }
+
+    /// The number of records so far (the index the next one gets).
+    var count: Int { lock.withLock { records.count } }
+
+    /// Records what the console did not keep of the write at `index`; returns the record.
+    func setNotKept(_ items: [NotKept], at index: Int) -> WriteRecord? {
+        lock.withLock {
+            guard records.indices.contains(index) else { return nil }
+            records[index].notKept += items
+            return records[index]
+        }
+    }
 
     func records(for step: String) -> [WriteRecord] {
         lock.withLock { records.filter { $0.step == step } }

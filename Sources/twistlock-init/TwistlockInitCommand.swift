@@ -41,7 +41,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("A PEM CA to trust for the console's TLS certificate (in addition to the system's). TLS is always verified.", valueName: "file"))
     var caFile: String?
 
-    @Flag(help: "Fail the run (exit 3) when a step stops it on purpose: refused credentials, no license yet; and refuse values keys nobody reads (exit 2).")
+    @Flag(help: "Fail the run (exit 3) when a step stops it on purpose: refused credentials, no license yet; refuse values keys nobody reads (exit 2); and fail a step (exit 1) whose writes the console did not keep as sent.")
     var strict = false
 
     @Option(name: .customLong("log-format"), help: "text (✔ ⚠ ✘ lines) or json (one object per line).")

@@ -61,6 +61,9 @@ final class ConsoleVariantTests: XCTestCase {
         XCTAssertEqual(after["daemonSetsGenerated"]?.intValue ?? 0 > 0, true, file: file, line: line)
         let findings = try await h.findings()
         XCTAssertEqual(findings, [], "\(variants): requests the console would not take as meant", file: file, line: line)
+        XCTAssertEqual(first.report.writes.flatMap(\.notKept).map(\.path), [],
+                       "\(variants): a false 'not kept' on the first run: \(first.output)", file: file, line: line)
+        XCTAssertFalse(first.output.contains("not kept by the console"), first.output, file: file, line: line)
 
         try await h.clearFaults()
         try await h.clearRequests()

@@ -32,7 +32,7 @@ final class PolicyStepTests: XCTestCase {
         let requests = try await h.requests()
         for ep in PolicyFixture.vulnerabilityEndpoints {
             let path = "policies/vulnerability/\(ep)"
-            XCTAssertEqual(PolicyFixture.count(requests, "GET", path), 1, path)
+            XCTAssertEqual(PolicyFixture.count(requests, "GET", path), 2, "one read, one read-back after the write: \(path)")
             XCTAssertEqual(PolicyFixture.count(requests, "PUT", path), 1, path)
         }
         XCTAssertTrue(run.output.contains("vulnerability policy vms"), run.output)
@@ -143,7 +143,7 @@ final class PolicyStepTests: XCTestCase {
         let requests = try await h.requests()
         XCTAssertEqual(PolicyFixture.count(requests, "GET", "static/vulnerabilities"), 1, "the catalog is read once")
         for ep in PolicyFixture.complianceEndpoints {
-            XCTAssertEqual(PolicyFixture.count(requests, "GET", "policies/compliance/\(ep)"), 1)
+            XCTAssertEqual(PolicyFixture.count(requests, "GET", "policies/compliance/\(ep)"), 2, "one read, one read-back after the write")
             XCTAssertEqual(PolicyFixture.count(requests, "PUT", "policies/compliance/\(ep)"), 1)
         }
         let findings = try await h.findings()
@@ -276,7 +276,7 @@ final class PolicyStepTests: XCTestCase {
         let requests = try await h.requests()
         XCTAssertEqual(PolicyFixture.count(requests, "GET", "custom-rules"), 1)
         for ep in PolicyFixture.runtimeEndpoints {
-            XCTAssertEqual(PolicyFixture.count(requests, "GET", "policies/runtime/\(ep)"), 1)
+            XCTAssertEqual(PolicyFixture.count(requests, "GET", "policies/runtime/\(ep)"), 2, "one read, one read-back after the write")
             XCTAssertEqual(PolicyFixture.count(requests, "PUT", "policies/runtime/\(ep)"), 1)
         }
 

@@ -67,6 +67,7 @@ function secret(name, opts) end
 ---@field auth? boolean false for the calls that need no login (signup)
 ---@field read? boolean console.post only: this POST only reads (allowed for authenticate and defenders/daemonset.yaml; sent in plan mode, never a change)
 ---@field idempotent? boolean whether the request may be repeated after a failure whose outcome is unknown (default: PUT, DELETE and POST settings/* yes; other POSTs and PATCH no)
+---@field verify? false|{path?: string, absent_ok?: boolean} how the write is read back after the step (false: not checked; path: read from there; absent_ok: an object the answer does not hold is not reported)
 
 ---@class ConsoleWriteResult
 ---@field changed boolean

@@ -135,6 +135,8 @@ enum ConsolePrimitives {
         let r = ctx.ledger.record(step: ctx.step, object: object, method: method, target: full,
                                   before: before, after: body, sensitive: sensitive, planned: false, status: resp.status)
         render(ctx, r)
+        ctx.verifier.note(method: method, path: full, body: body, before: before, sensitive: sensitive,
+                          opts: opts, recordIndex: ctx.ledger.count - 1)
         return .object([
             "changed": .bool(true), "planned": .bool(false),
             "status": .int(Int64(resp.status)), "body": decoded,
