@@ -68,18 +68,10 @@ public enum SecretsDirectory {
             }
             throw ValuesError.secret(name: name, reason: "\(url.path) is \(kind), not a regular file; refused without reading it")
         }
-        var bytes = [UInt8](repeating: 0, count: maxBytes + 1)
-        var got = 0
-        while got < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 {
-                throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(String(cString: strerror(errno))))")
-            }
-            if n == 0 { break }
-            got += n
+        guard let data = readDescriptor(fd, upTo: maxBytes + 1) else {
+            throw ValuesError.secret(name: name, reason: "cannot be read from \(dir.path) (\(String(cString: strerror(errno))))")
         }
-        return Data(bytes[..<got])
+        return data
     }
 
     /// The real path of the secret file `url`, which must lie inside the real path of `dir`.

@@ -60,18 +60,10 @@ public enum ValuesYAML {
         default:
             throw ValuesError.unreadable(file: name, reason: "is not a regular file; refused without reading it")
         }
-        var bytes = [UInt8](repeating: 0, count: maxBytes + 1)
-        var got = 0
-        while got < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { readFromDescriptor(fd, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 {
-                throw ValuesError.unreadable(file: name, reason: "cannot be read (\(String(cString: strerror(errno))))")
-            }
-            if n == 0 { break }
-            got += n
+        guard let data = readDescriptor(fd, upTo: maxBytes + 1) else {
+            throw ValuesError.unreadable(file: name, reason: "cannot be read (\(String(cString: strerror(errno))))")
         }
-        return Data(bytes[..<got])
+        return data
     }
 
     public static func parse(data: Data, source: String) throws -> JSON? {
@@ -184,8 +176,4 @@ public enum ValuesYAML {
             return "unresolved alias *\(name)" + at
         }
     }
-}
-
-private func readFromDescriptor(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(fd, buffer, count)
 }
