@@ -56,18 +56,7 @@ public enum ReportFile {
             throw ReportFileError(message: "\(flag) \(url.path): cannot create a file in \(dir) (\(String(cString: strerror(errno))))")
         }
         let temp = String(cString: template)
-        var failed: Int32 = 0
-        var bytes = Array(text.utf8)
-        var offset = 0
-        bytes.withUnsafeMutableBytes { buffer in
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n > 0 { offset += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                failed = n < 0 ? errno : EIO
-                return
-            }
-        }
+        var failed = writeAll(text, to: fd)
         if failed == 0 && fsync(fd) != 0 { failed = errno }
         fchmod(fd, 0o644)
         close(fd)

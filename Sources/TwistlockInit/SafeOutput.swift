@@ -37,19 +37,7 @@ public enum SafeOutput {
     /// the failure) when the descriptor refuses it.
     @discardableResult
     public static func write(_ text: String, to fd: Int32) -> Bool {
-        var bytes = Array(text.utf8)
-        if bytes.isEmpty { return true }
-        var offset = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeMutableBytes { buffer in
-            while offset < buffer.count {
-                let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n > 0 { offset += n; continue }
-                if n < 0 && errno == EINTR { continue }
-                failure = n < 0 ? errno : EIO
-                return
-            }
-        }
+        let failure = writeAll(text, to: fd)
         if failure == 0 { return true }
         let reason = String(cString: strerror(failure))
         failures.lock.withLock {
@@ -76,6 +64,25 @@ public enum SafeOutput {
             }
         }
     }
+}
+
+/// Writes all of `text` to `fd` (interrupted and partial writes continued): 0, or the errno
+/// of the write that failed (EIO for a write that wrote nothing). The one write loop of the
+/// job's outputs and its report file.
+func writeAll(_ text: String, to fd: Int32) -> Int32 {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    var failure: Int32 = 0
+    bytes.withUnsafeMutableBytes { buffer in
+        while offset < buffer.count {
+            let n = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            failure = n < 0 ? errno : EIO
+            return
+        }
+    }
+    return failure
 }
 
 func systemWrite(_ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int) -> Int {
