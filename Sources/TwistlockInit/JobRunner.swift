@@ -263,23 +263,57 @@ public final class JobRunner: @unchecked Sendable {
         exit(code)
     }
 
+    /// One run: the input checked, the client and the VM built, each step in order, the report.
     public func run() -> JobReport {
         let started = ProcessInfo.processInfo.systemUptime
         var report = JobReport(mode: options.mode)
-        defer { _ = started }
-        let finish: (inout JobReport) -> Void = { report in
-            report.seconds = ProcessInfo.processInfo.systemUptime - started
-            report.outputDropped = SafeOutput.droppedSummary
-            self.writeReport(report)
-        }
+        guard let (values, steps) = loadInput(&report, started: started) else { return report }
 
+        let connection = makeConnection()
+        let istio = IstioSidecar(endpoints: options.istio, log: log)
+        let istioEnabled = values.root["istio"]?["enabled"]?.boolValue ?? false
+        defer { if istioEnabled { istio.quit() } }
+
+        guard let client = makeClient(connection, values: values, report: &report, started: started) else { return report }
+        defer { client.shutdown() }
+        let ctx = makeContext(values: values, client: client)
+        guard let vm = makeVM(ctx, report: &report, started: started) else { return report }
+        let interruptedEarly = lock.withLock { () -> Bool in
+            self.vm = vm
+            self.context = ctx
+            return interruptedBy != nil
+        }
+        // SIGTERM before the VM existed (loading values, building the client): no request starts.
+        if interruptedEarly { client.interrupt() }
+        let watchdog = startWatchdog(connection, istio: istioEnabled ? istio : nil)
+        defer { watchdog.finish() }
+
+        if istioEnabled { istio.waitUntilReady(pause: client.pause) }
+
+        log.print("twistlock-init \(options.mode == .plan ? "plan" : "run") against \(options.consoleURL)")
+        let setup = RunSetup(steps: steps, values: values, client: client, ctx: ctx, vm: vm, watchdog: watchdog,
+                             runDeadline: connection.deadline, started: started)
+        let interruptedBetweenSteps = runSteps(setup, report: &report)
+        conclude(&report, ctx: ctx, interruptedBetweenSteps: interruptedBetweenSteps, started: started)
+        return report
+    }
+
+    /// The report's last fields, and the report file: every way out of `run()` ends here.
+    private func complete(_ report: inout JobReport, started: Double) {
+        report.seconds = ProcessInfo.processInfo.systemUptime - started
+        report.outputDropped = SafeOutput.droppedSummary
+        writeReport(report)
+    }
+
+    /// The flags and the values and steps, with all their problems at once, before any request.
+    /// nil (the report says why, the sidecar is asked to quit): the input is invalid.
+    private func loadInput(_ report: inout JobReport, started: Double) -> (Values, [StepSpec])? {
         // User info in the console URL is refused below; masked from here on all the same.
         for s in ConsoleURL.userInfoSecrets(options.consoleURL) where s.count >= Redactor.minimumLength { redactor.add(s) }
         // The flags themselves (ranges, console URL, CA file, report path): with the values'
         // problems, all at once, before any request.
-        let optionProblems = options.problems
+        var inputProblems = options.problems
         var prepared: (Values, [StepSpec])?
-        var inputProblems = optionProblems
         do {
             prepared = try JobRunner.prepare(options, redactor: redactor)
         } catch {
@@ -291,24 +325,28 @@ public final class JobRunner: @unchecked Sendable {
             report.exitCode = JobExitCode.invalidInput
             log.log(.error, "nothing was sent to the console: the input is invalid")
             for p in report.problems { log.log(.error, p) }
-            finish(&report)
+            complete(&report, started: started)
             // The sidecar still has to go, or the Job's pod never completes.
             if JobRunner.istioRequested(options) { IstioSidecar(endpoints: options.istio, log: log).quit() }
-            return report
+            return nil
         }
         report.warnings = values.warnings.map { "\($0.key): \($0.message)" }
         for w in report.warnings { log.log(.warn, w) }
+        return (values, steps)
+    }
 
+    private func makeConnection() -> ConsoleConnection {
         var connection = ConsoleConnection(baseURL: options.consoleURL, caFile: options.caFile)
         connection.requestTimeout = options.requestTimeout
         connection.maxRetries = options.maxRetries
         connection.backoffBase = options.backoffBase
         if let d = options.deadlineSeconds { connection.deadline = Date().addingTimeInterval(d) }
+        return connection
+    }
 
-        let istio = IstioSidecar(endpoints: options.istio, log: log)
-        let istioEnabled = values.root["istio"]?["enabled"]?.boolValue ?? false
-        defer { if istioEnabled { istio.quit() } }
-
+    /// The console client with its retry log, verbosity and credentials. nil (the report says
+    /// why): the CA file cannot be used.
+    private func makeClient(_ connection: ConsoleConnection, values: Values, report: inout JobReport, started: Double) -> ConsoleClient? {
         let client: ConsoleClient
         do {
             client = try ConsoleClient(connection: connection, redactor: redactor)
@@ -316,58 +354,79 @@ public final class JobRunner: @unchecked Sendable {
             report.problems = ["--ca-file: \(error)"]
             report.exitCode = JobExitCode.invalidInput
             log.log(.error, "\(error)")
-            finish(&report)
-            return report
+            complete(&report, started: started)
+            return nil
         }
-        defer { client.shutdown() }
         client.onRetry = { [log] line in log.log(.warn, line) }
         attachVerbosity(to: client)
         if let user = values.root["console"]?["credentials"]?["username"]?.stringValue,
            let pass = values.root["console"]?["credentials"]?["password"]?.stringValue, !user.isEmpty {
             client.setCredentials(username: user, password: pass)
         }
+        return client
+    }
+
+    private func makeContext(values: Values, client: ConsoleClient) -> JobContext {
         let ctx = JobContext(mode: options.mode, strict: options.strict, values: values, redactor: redactor,
                              log: log, console: client, secretsDir: options.secretsDir, kubeconfig: options.kubeconfig)
         ctx.fullDiffs = options.fullDiffs
         ctx.ledger.keepReplaced = options.keepReplaced
-        let vm: LuaVM
+        return ctx
+    }
+
+    /// The Lua VM with its limits and the host's primitives. nil (the report says why): it
+    /// could not start.
+    private func makeVM(_ ctx: JobContext, report: inout JobReport, started: Double) -> LuaVM? {
         do {
-            vm = try LuaVM(limits: LuaLimits(memoryBytes: options.memoryLimitBytes, instructionLimit: options.instructionLimit))
+            let vm = try LuaVM(limits: LuaLimits(memoryBytes: options.memoryLimitBytes, instructionLimit: options.instructionLimit))
             vm.libraryDirectories = options.stepsDirs
             // A step's print() is a log line like any other: masked, never raw on stderr.
             vm.printHandler = { [log, ctx] text in log.log(.info, text, step: ctx.step.isEmpty ? nil : ctx.step) }
             try Primitives.register(on: vm, context: ctx, stepsDirs: options.stepsDirs)
+            return vm
         } catch {
             report.problems = ["cannot start the Lua VM: \(error)"]
             report.exitCode = JobExitCode.stepFailed
             log.log(.error, report.problems[0])
-            finish(&report)
-            return report
+            complete(&report, started: started)
+            return nil
         }
-        let interruptedEarly = lock.withLock { () -> Bool in
-            self.vm = vm
-            self.context = ctx
-            return interruptedBy != nil
-        }
-        // SIGTERM before the VM existed (loading values, building the client): no request starts.
-        if interruptedEarly { client.interrupt() }
+    }
+
+    /// The watchdog of the steps' limits and the run's deadline, running; `istio`: the sidecar
+    /// to ask to quit when a step is stuck (nil: none).
+    private func startWatchdog(_ connection: ConsoleConnection, istio: IstioSidecar?) -> StepWatchdog {
         let watchdog = StepWatchdog(runDeadline: connection.deadline, deadlineSeconds: options.deadlineSeconds,
                                     onStop: { [weak self] reason in self?.stopForLimit(reason) },
                                     onStuck: { [weak self] running, reason in
-                                        self?.stuck(running, reason, istio: istioEnabled ? istio : nil)
+                                        self?.stuck(running, reason, istio: istio)
                                     })
         lock.withLock { self.watchdog = watchdog }
         watchdog.start()
-        defer { watchdog.finish() }
+        return watchdog
+    }
 
-        if istioEnabled { istio.waitUntilReady(pause: client.pause) }
+    /// What the steps of one run share, built by `run()` before the first step.
+    private struct RunSetup {
+        let steps: [StepSpec]
+        let values: Values
+        let client: ConsoleClient
+        let ctx: JobContext
+        let vm: LuaVM
+        let watchdog: StepWatchdog
+        let runDeadline: Date?
+        let started: Double
+    }
 
-        log.print("twistlock-init \(options.mode == .plan ? "plan" : "run") against \(options.consoleURL)")
-        var halted: (StepStatus, String)? = nil
+    /// Each step in order, its outcome in the report. Returns whether an interrupt came
+    /// between steps (no step shows it as its own status; the exit code does).
+    private func runSteps(_ setup: RunSetup, report: inout JobReport) -> Bool {
+        // Why the steps still to come do not run (a stop, an interrupt, a failure); nil: they do.
+        var halted: String? = nil
         var interruptedBetweenSteps = false
-        for spec in steps {
+        for spec in setup.steps {
             var outcome = StepOutcome(name: spec.name, status: .skipped, reason: "")
-            let gate = spec.when.evaluate(values)
+            let gate = spec.when.evaluate(setup.values)
             if let why = JobRunner.deselected(spec.name, options) {
                 outcome.reason = why
                 report.steps.append(outcome)
@@ -380,8 +439,8 @@ public final class JobRunner: @unchecked Sendable {
                 report.steps.append(outcome)
                 continue
             }
-            if let (status, why) = halted {
-                outcome.status = status == .failed ? .notRun : .notRun
+            if let why = halted {
+                outcome.status = .notRun
                 outcome.reason = why
                 report.steps.append(outcome)
                 continue
@@ -390,94 +449,125 @@ public final class JobRunner: @unchecked Sendable {
                 // Interrupted between steps (or while waiting for the sidecar): start no more.
                 outcome.status = .notRun
                 outcome.reason = "the run was interrupted by \(by) before this step"
-                halted = (.interrupted, outcome.reason)
+                halted = outcome.reason
                 interruptedBetweenSteps = true
                 log.log(.error, "interrupted by \(by) before step \(spec.name); no further step runs")
                 report.steps.append(outcome)
                 continue
             }
-            outcome.reason = gate.reason
-            log.print("▶ \(spec.name) — \(spec.description)", event: "step", fields: [
-                "step": .string(spec.name), "status": .string("started")])
-            ctx.step = spec.name
-            try? vm.setField("job", "step", .string(spec.name))
-            // The step's wall-clock limit, within what is left of the run's deadline.
-            var limit = options.stepTimeout
-            if let d = connection.deadline { limit = min(limit ?? .infinity, max(d.timeIntervalSinceNow, 0)) }
-            client.stepDeadline = limit.map { Date().addingTimeInterval($0) }
-            lock.withLock { progress = (report, JobRunner.remaining(after: spec, in: steps, values: values, options: options), started) }
-            watchdog.stepStarted(spec.name, limit: limit)
-            let requestsBefore = client.requestCount
-            let writesBefore = ctx.ledger.records.count
-            let t0 = ProcessInfo.processInfo.systemUptime
-            do {
-                let source = try String(contentsOf: spec.file, encoding: .utf8)
-                defer {
-                    watchdog.stepEnded()
-                    client.stepDeadline = nil
-                }
-                try vm.run(source: source, chunkName: JobRunner.chunkName(spec), instructionLimit: options.instructionLimit)
-                outcome.status = .done
-            } catch {
-                let stop = ctx.stopRequest
-                if let stop {
-                    outcome.status = .stopped
-                    outcome.error = redactor.redact(stop)
-                    report.stopMessage = outcome.error
-                    halted = (.stopped, "the run was stopped by step \(spec.name)")
-                    log.log(options.strict ? .error : .warn, "stopped: \(stop)", step: spec.name)
-                } else if let by = lock.withLock({ interruptedBy }) {
-                    outcome.status = .interrupted
-                    outcome.error = "interrupted by \(by)"
-                    halted = (.interrupted, "the run was interrupted by \(by) during \(spec.name)")
-                    log.log(.error, "interrupted by \(by); the step's current request was abandoned", step: spec.name)
-                } else if let limitReason = watchdog.reason(for: spec.name) {
-                    outcome.status = .failed
-                    outcome.error = "step \"\(spec.name)\": \(JobRunner.describeLimit(limitReason))"
-                    halted = (.failed, "an earlier step (\(spec.name)) failed")
-                    log.log(.error, outcome.error!, step: spec.name)
-                } else {
-                    outcome.status = .failed
-                    outcome.error = redactor.redact("step \"\(spec.name)\": \(JobRunner.describe(error))")
-                    halted = (.failed, "an earlier step (\(spec.name)) failed")
-                    log.log(.error, outcome.error!, step: spec.name)
-                }
-            }
-            verifyWrites(ctx, spec: spec, outcome: &outcome, halted: &halted)
-            outcome.seconds = ProcessInfo.processInfo.systemUptime - t0
-            outcome.requests = client.requestCount - requestsBefore
-            outcome.writes = ctx.ledger.records.count - writesBefore
-            if outcome.status == .done {
-                let what = outcome.writes == 0 ? "no changes" : "\(outcome.writes) \(options.mode == .plan ? "planned " : "")write\(outcome.writes == 1 ? "" : "s")"
-                log.print("  ✔ \(spec.name) done (\(what))", event: "step", fields: [
-                    "step": .string(spec.name), "status": .string("done"),
-                    "writes": .int(Int64(outcome.writes)), "requests": .int(Int64(outcome.requests))])
-            }
-            report.steps.append(outcome)
-            ctx.step = ""
+            let ran = runStep(spec, reason: gate.reason, setup, report: &report, halted: &halted)
+            report.steps.append(ran)
+            setup.ctx.step = ""
         }
+        return interruptedBetweenSteps
+    }
+
+    /// Runs one step under its time limit and measures it; a step that does not end done sets
+    /// `halted`.
+    private func runStep(_ spec: StepSpec, reason: String, _ setup: RunSetup, report: inout JobReport, halted: inout String?) -> StepOutcome {
+        let (client, ctx, watchdog) = (setup.client, setup.ctx, setup.watchdog)
+        var outcome = StepOutcome(name: spec.name, status: .skipped, reason: reason)
+        log.print("▶ \(spec.name) — \(spec.description)", event: "step", fields: [
+            "step": .string(spec.name), "status": .string("started")])
+        ctx.step = spec.name
+        try? setup.vm.setField("job", "step", .string(spec.name))
+        let limit = stepLimit(runDeadline: setup.runDeadline)
+        client.stepDeadline = limit.map { Date().addingTimeInterval($0) }
+        lock.withLock { progress = (report, JobRunner.remaining(after: spec, in: setup.steps, values: setup.values, options: options), setup.started) }
+        watchdog.stepStarted(spec.name, limit: limit)
+        let requestsBefore = client.requestCount
+        let writesBefore = ctx.ledger.records.count
+        let t0 = ProcessInfo.processInfo.systemUptime
+        do {
+            let source = try String(contentsOf: spec.file, encoding: .utf8)
+            defer {
+                watchdog.stepEnded()
+                client.stepDeadline = nil
+            }
+            try setup.vm.run(source: source, chunkName: JobRunner.chunkName(spec), instructionLimit: options.instructionLimit)
+            outcome.status = .done
+        } catch {
+            recordFailure(error, spec: spec, setup, outcome: &outcome, report: &report, halted: &halted)
+        }
+        verifyWrites(ctx, spec: spec, outcome: &outcome, halted: &halted)
+        outcome.seconds = ProcessInfo.processInfo.systemUptime - t0
+        outcome.requests = client.requestCount - requestsBefore
+        outcome.writes = ctx.ledger.records.count - writesBefore
+        if outcome.status == .done { logDone(outcome) }
+        return outcome
+    }
+
+    /// The step's wall-clock limit (`--step-timeout`), within what is left of the run's deadline.
+    private func stepLimit(runDeadline: Date?) -> Double? {
+        var limit = options.stepTimeout
+        if let d = runDeadline { limit = min(limit ?? .infinity, max(d.timeIntervalSinceNow, 0)) }
+        return limit
+    }
+
+    /// Why a step ended with an error: `job.stop`, an interrupt, its time limit, or a failure.
+    private func recordFailure(_ error: Error, spec: StepSpec, _ setup: RunSetup, outcome: inout StepOutcome,
+                               report: inout JobReport, halted: inout String?) {
+        if let stop = setup.ctx.stopRequest {
+            outcome.status = .stopped
+            outcome.error = redactor.redact(stop)
+            report.stopMessage = outcome.error
+            halted = "the run was stopped by step \(spec.name)"
+            log.log(options.strict ? .error : .warn, "stopped: \(stop)", step: spec.name)
+        } else if let by = lock.withLock({ interruptedBy }) {
+            outcome.status = .interrupted
+            outcome.error = "interrupted by \(by)"
+            halted = "the run was interrupted by \(by) during \(spec.name)"
+            log.log(.error, "interrupted by \(by); the step's current request was abandoned", step: spec.name)
+        } else if let limitReason = setup.watchdog.reason(for: spec.name) {
+            outcome.status = .failed
+            outcome.error = "step \"\(spec.name)\": \(JobRunner.describeLimit(limitReason))"
+            halted = "an earlier step (\(spec.name)) failed"
+            log.log(.error, outcome.error!, step: spec.name)
+        } else {
+            outcome.status = .failed
+            outcome.error = redactor.redact("step \"\(spec.name)\": \(JobRunner.describe(error))")
+            halted = "an earlier step (\(spec.name)) failed"
+            log.log(.error, outcome.error!, step: spec.name)
+        }
+    }
+
+    private func logDone(_ outcome: StepOutcome) {
+        let what = outcome.writes == 0 ? "no changes" : "\(outcome.writes) \(options.mode == .plan ? "planned " : "")write\(outcome.writes == 1 ? "" : "s")"
+        log.print("  ✔ \(outcome.name) done (\(what))", event: "step", fields: [
+            "step": .string(outcome.name), "status": .string("done"),
+            "writes": .int(Int64(outcome.writes)), "requests": .int(Int64(outcome.requests))])
+    }
+
+    /// After the last step: the ledger into the report, the exit code, the plan file, the
+    /// summary and the report file.
+    private func conclude(_ report: inout JobReport, ctx: JobContext, interruptedBetweenSteps: Bool, started: Double) {
         lock.withLock { self.vm = nil }
         report.writes = ctx.ledger.records
         report.cannotCompare = ctx.ledger.cannotCompare
         report.replaced = ctx.ledger.replaced
-
-        if report.steps.contains(where: { $0.status == .interrupted }) || interruptedBetweenSteps {
-            report.exitCode = JobExitCode.interrupted
-        } else if report.steps.contains(where: { $0.status == .failed }) {
-            report.exitCode = JobExitCode.stepFailed
-        } else if report.stopMessage != nil && options.strict {
-            report.exitCode = JobExitCode.stoppedStrict
-        }
+        report.exitCode = JobRunner.exitCode(report, interruptedBetweenSteps: interruptedBetweenSteps, strict: options.strict)
         report.seconds = ProcessInfo.processInfo.systemUptime - started
         if options.mode == .plan { writePlanFile(report, ledger: ctx.ledger) }
         printSummary(report)
-        finish(&report)
-        return report
+        complete(&report, started: started)
+    }
+
+    /// The exit code of a run whose steps all had their turn: an interrupt, a failure, a stop
+    /// with `--strict`, else done.
+    static func exitCode(_ report: JobReport, interruptedBetweenSteps: Bool, strict: Bool) -> Int32 {
+        if report.steps.contains(where: { $0.status == .interrupted }) || interruptedBetweenSteps {
+            return JobExitCode.interrupted
+        } else if report.steps.contains(where: { $0.status == .failed }) {
+            return JobExitCode.stepFailed
+        } else if report.stopMessage != nil && strict {
+            return JobExitCode.stoppedStrict
+        }
+        return report.exitCode
     }
 
     /// Verify after write (`WriteVerifier`): reads back what the step wrote; a field not kept
     /// is reported, and with `--strict` fails a step that was otherwise done.
-    private func verifyWrites(_ ctx: JobContext, spec: StepSpec, outcome: inout StepOutcome, halted: inout (StepStatus, String)?) {
+    private func verifyWrites(_ ctx: JobContext, spec: StepSpec, outcome: inout StepOutcome, halted: inout String?) {
         guard outcome.status != .interrupted, options.mode == .run else { return }
         let notKept = ctx.verifier.flush(ctx)
         outcome.notKept = notKept
@@ -487,7 +577,7 @@ public final class JobRunner: @unchecked Sendable {
         if options.strict && outcome.status == .done {
             outcome.status = .failed
             outcome.error = "step \"\(spec.name)\": the console did not keep \(fields) it was sent (--strict)"
-            halted = (.failed, "an earlier step (\(spec.name)) failed")
+            halted = "an earlier step (\(spec.name)) failed"
             log.log(.error, outcome.error!, step: spec.name)
         }
     }
