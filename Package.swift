@@ -148,7 +148,11 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
-        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel"], swiftSettings: swift5),
+        // What the test targets share (a seeded random JSON generator): test code, no production
+        // module but the JSON model.
+        .target(name: "TestSupport", dependencies: ["JSONModel"], path: "Tests/TestSupport", swiftSettings: swift5),
+        .testTarget(name: "JSONModelTests", dependencies: ["JSONModel", "TestSupport"], swiftSettings: swift5),
+        .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel"], swiftSettings: swift5),
         .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel"], swiftSettings: swift5),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import JSONModel
 import LuaHost
+import TestSupport
 import XCTest
 
 /// Hardening of the JSON ⇄ Lua bridge (issue 8): a seeded property-based fuzz of

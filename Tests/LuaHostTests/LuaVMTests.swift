@@ -1,6 +1,7 @@
 import Foundation
 import JSONModel
 import LuaHost
+import TestSupport
 import XCTest
 
 /// Runs `source` and returns the error it must fail with.
