@@ -108,35 +108,44 @@ public enum ConsoleError: Error, CustomStringConvertible {
 }
 
 /// The console API client: TLS verified by default (extra CA with `caFile`), login on first
-/// use and once more after a 401, retries with exponential backoff and jitter for connection
-/// errors, 429 (honouring Retry-After) and 5xx on idempotent requests. Synchronous: the job's
-/// Lua runs on its own thread and each call blocks it, never an event loop.
+/// use and once more after a 401; retries (the console's `RetryPolicy`: connection errors, 429
+/// honouring Retry-After, and 5xx for requests that may be repeated) are the `Transport`'s.
+/// Synchronous: the job's Lua runs on its own thread and each call blocks it, never an event
+/// loop.
 public final class ConsoleClient: @unchecked Sendable {
     public let connection: ConsoleConnection
-    private let http: HTTPClient
+    /// The run's interrupt: shared with the Kubernetes client and `time.sleep`.
+    public let interruptToken: InterruptToken
+    private let transport: Transport
+    private let redactor: Redactor
+    // `credentials`, `token` and `_stepDeadline` are guarded by `lock`.
+    private let lock = NSLock()
     private var credentials: (username: String, password: String)?
     private var token: String?
-    private let redactor: Redactor
-    private let lock = NSLock()
-    private var interrupted = false
-    private var current: HTTPClient.Task<HTTPClient.Response>?
-    /// `shutdown()` has run.
-    private var closed = false
     /// Called before each retry wait (for progress lines).
-    public var onRetry: ((String) -> Void)?
+    public var onRetry: ((String) -> Void)? {
+        get { transport.onRetry }
+        set { transport.onRetry = newValue }
+    }
     /// Called after each attempt (`-v`): method, endpoint, status (nil: no answer), seconds,
     /// and the failure's sentence when there was no answer.
-    public var onRequest: ((String, String, Int?, Double, String?) -> Void)?
+    public var onRequest: ((String, String, Int?, Double, String?) -> Void)? {
+        get { transport.onAttempt }
+        set { transport.onAttempt = newValue }
+    }
     /// AsyncHTTPClient's own log of each request (`-vv`).
-    public var httpLogger: Logger?
+    public var httpLogger: Logger? {
+        get { transport.httpLogger }
+        set { transport.httpLogger = newValue }
+    }
     /// Requests sent over the wire (every attempt).
-    public private(set) var requestCount = 0
-    /// Wakes `pause` when the client is interrupted.
-    private let wake = NSCondition()
+    public var requestCount: Int { transport.requestCount }
 
-    public init(connection: ConsoleConnection, redactor: Redactor) throws {
+    /// `interrupt`: the run's token (a new one by default); firing it stops this client.
+    public init(connection: ConsoleConnection, redactor: Redactor, interrupt: InterruptToken = InterruptToken()) throws {
         self.connection = connection
         self.redactor = redactor
+        self.interruptToken = interrupt
         var tls = TLSConfiguration.makeClientConfiguration()
         if let ca = connection.caFile {
             guard FileManager.default.isReadableFile(atPath: ca) else {
@@ -147,34 +156,19 @@ public final class ConsoleClient: @unchecked Sendable {
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(connection.requestTimeout * 1000)))
         config.redirectConfiguration = .disallow
-        // A refused connection fails the attempt at once and is retried here, with the backoff,
-        // the interrupt and `refusalTolerance` (AsyncHTTPClient would otherwise retry it inside
-        // one attempt until the connect timeout, hiding it from the wait step's own timeout).
+        // A refused connection fails the attempt at once and is retried by the transport, with
+        // the backoff, the interrupt and `refusalTolerance` (AsyncHTTPClient would otherwise
+        // retry it inside one attempt until the connect timeout, hiding it from the wait
+        // step's own timeout).
         config.connectionPool.retryConnectionEstablishment = false
         config.decompression = .disabled
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-    }
-
-    deinit {
-        // A client dropped without `shutdown()` may be released on one of NIO's event loop
-        // threads, where the blocking `syncShutdown` is a precondition failure (a crash):
-        // shut down without waiting instead.
-        if !lock.withLock({ closed }) { http.shutdown { _ in } }
+        transport = Transport(peer: .init(name: "the console", url: connection.baseURL, caFile: connection.caFile, diagnose: true),
+                              configuration: config, policy: .console(connection), interrupt: interrupt,
+                              maxResponseBytes: connection.maxResponseBytes, deadline: connection.deadline)
     }
 
     /// Releases the connection pool (blocking). The client cannot be used afterwards.
-    public func shutdown() {
-        let wasClosed = lock.withLock { () -> Bool in
-            defer { closed = true }
-            return closed
-        }
-        guard !wasClosed else { return }
-        if MultiThreadedEventLoopGroup.currentEventLoop != nil {
-            http.shutdown { _ in }
-        } else {
-            try? http.syncShutdown()
-        }
-    }
+    public func shutdown() { transport.shutdown() }
 
     public func setCredentials(username: String, password: String) {
         lock.lock(); defer { lock.unlock() }
@@ -183,36 +177,18 @@ public final class ConsoleClient: @unchecked Sendable {
         token = nil
     }
 
-    /// Abandons the request in flight, cuts a retry wait (or a `pause`) short and refuses new
-    /// requests (SIGTERM).
-    public func interrupt() {
-        lock.lock()
-        interrupted = true
-        let task = current
-        lock.unlock()
-        task?.cancel()
-        wake.lock()
-        wake.broadcast()
-        wake.unlock()
-    }
+    /// Fires the run's interrupt (SIGTERM): abandons the request in flight, cuts a retry wait
+    /// (or a `pause`) short and refuses new requests — of the Kubernetes client too, which
+    /// shares the token.
+    public func interrupt() { interruptToken.fire() }
 
-    /// Whether `interrupt()` was called.
-    public var isInterrupted: Bool { lock.withLock { interrupted } }
+    /// Whether the run's interrupt fired.
+    public var isInterrupted: Bool { interruptToken.isFired }
 
-    /// Waits `seconds`, or less when the client is interrupted meanwhile. Returns false when
-    /// interrupted. (Retry waits, and `time.sleep` in steps, so that SIGTERM ends the run at
-    /// once rather than after a `Retry-After` or a step's sleep.)
+    /// Waits `seconds`, or less when the run is interrupted meanwhile. Returns false when
+    /// interrupted.
     @discardableResult
-    public func pause(_ seconds: Double) -> Bool {
-        guard seconds > 0 else { return !isInterrupted }
-        let until = Date().addingTimeInterval(seconds)
-        wake.lock()
-        defer { wake.unlock() }
-        while !isInterrupted, Date() < until {
-            _ = wake.wait(until: until)
-        }
-        return !isInterrupted
-    }
+    public func pause(_ seconds: Double) -> Bool { interruptToken.pause(seconds) }
 
     /// `/api/v1/<path>` for relative paths; absolute paths are kept.
     public func apiPath(_ path: String) -> String {
@@ -248,9 +224,9 @@ public final class ConsoleClient: @unchecked Sendable {
             throw ConsoleError.authentication(status: 401, message: "no credentials configured")
         }
         let body = JSON.object(["username": .string(creds.username), "password": .string(creds.password)])
+        // A login changes nothing: a read-only POST, repeated as often as the policy allows.
         let req = try ConsoleRequest(method: "POST", path: "authenticate", read: true)
-        let resp = try send(method: "POST", path: req.wirePath, body: body.encoded(),
-                            auth: false, retry: .always, timeout: nil)
+        let resp = try send(req.method, req.wirePath, body: body.encoded(), auth: false, .always, timeout: nil)
         if resp.ok {
             // A login the console accepted must carry a usable token; anything else would send
             // every later request without one (or with a forged header).
@@ -283,150 +259,65 @@ public final class ConsoleClient: @unchecked Sendable {
 
     /// Sends a parsed request to its normalised path; `auth` adds the bearer token (logging in
     /// first when needed, and once more after a 401). Whether a failure is retried comes from
-    /// the request (`idempotent`) and `retry`; `timeout` caps each attempt's wait (below
-    /// `--request-timeout`). Returns every answer the console gives; throws only when no
-    /// answer came (or login failed).
+    /// what the request is (`ConsoleRequest.repeatability`) and `retry`; `timeout` caps each
+    /// attempt's wait (below `--request-timeout`). Returns every answer the console gives;
+    /// throws only when no answer came (or login failed).
     public func request(_ req: ConsoleRequest, body: JSON?, auth: Bool = true, retry: Bool = true,
                         timeout: Double? = nil) throws -> ConsoleResponse {
-        let fullPath = req.wirePath
-        let method = req.method
         let text = body.map { $0.encoded() }
-        let mayRetry: RetryPolicy = !retry ? .never : (req.idempotent ? .always : .unprocessedOnly)
+        let repeatability: Repeatability = retry ? req.repeatability : .never
         guard auth else {
-            return try send(method: method, path: fullPath, body: text, auth: false, retry: mayRetry, timeout: timeout)
+            return try send(req.method, req.wirePath, body: text, auth: false, repeatability, timeout: timeout)
         }
         if lock.withLock({ token }) == nil {
             let r = try login()
             guard r.ok else { throw ConsoleError.authentication(status: r.status, message: r.message) }
         }
-        var resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry, timeout: timeout)
+        var resp = try send(req.method, req.wirePath, body: text, auth: true, repeatability, timeout: timeout)
         if resp.status == 401 {
             // The token expired or the console restarted: log in again, once, and retry.
             lock.withLock { token = nil }
             let r = try login()
             guard r.ok else { throw ConsoleError.authentication(status: r.status, message: r.message) }
-            resp = try send(method: method, path: fullPath, body: text, auth: true, retry: mayRetry, timeout: timeout)
+            resp = try send(req.method, req.wirePath, body: text, auth: true, repeatability, timeout: timeout)
         }
         return resp
     }
 
     /// `GET /` without authentication: the console's web page, outside the API (`probe`).
-    public func requestWebRoot() throws -> ConsoleResponse { try send(method: "GET", path: "/", body: nil, auth: false, retry: .always, timeout: nil) }
-
-    /// When a failed request may be sent again.
-    enum RetryPolicy {
-        /// Not at all (the caller polls itself, like the wait step).
-        case never
-        /// Only when the console cannot have processed it: 429, or the connection refused.
-        case unprocessedOnly
-        /// Also after 5xx and lost connections (idempotent requests).
-        case always
+    public func requestWebRoot() throws -> ConsoleResponse {
+        try send("GET", "/", body: nil, auth: false, .always, timeout: nil)
     }
 
-    private func send(method: String, path: String, body: String?, auth: Bool, retry: RetryPolicy,
+    /// One request through the transport; its failures as `ConsoleError`s.
+    private func send(_ method: String, _ path: String, body: String?, auth: Bool, _ repeatability: Repeatability,
                       timeout: Double?) throws -> ConsoleResponse {
-        var attempt = 0
-        var firstRefusal: Date?
-        while true {
-            if lock.withLock({ interrupted }) { throw ConsoleError.interrupted(method: method, path: path) }
-            if let d = connection.deadline, Date() >= d { throw ConsoleError.deadlineExceeded(method: method, path: path) }
-            let outcome: Result<ConsoleResponse, Error>
-            do {
-                outcome = .success(try once(method: method, path: path, body: body, auth: auth,
-                                            timeout: attemptTimeout(limit: timeout)))
-            } catch let error as ConsoleError {
-                // Too large an answer (or a bad URL): the same would come back; never retried.
-                throw error
-            } catch {
-                outcome = .failure(error)
-            }
-            if lock.withLock({ interrupted }) { throw ConsoleError.interrupted(method: method, path: path) }
-            var wait: Double? = nil
-            var reason = ""
-            var refusedNow = false
-            switch outcome {
-            case .success(let resp):
-                if retry == .never {
-                    return resp
-                } else if resp.status == 429 {
-                    // 429 means the console did not process the request: always safe to retry.
-                    wait = retryAfter(resp) ?? backoff(attempt)
-                    reason = "429 Too Many Requests"
-                } else if resp.status >= 500 && retry == .always {
-                    wait = retryAfter(resp) ?? backoff(attempt)
-                    reason = "\(resp.status) \(HTTPResponseStatus(statusCode: resp.status).reasonPhrase)"
-                } else {
-                    return resp
-                }
-                if attempt >= connection.maxRetries { return resp }
-            case .failure(let error):
-                let refusedBeforeSending = TransportFailure.isConnectRefusal(error)
-                // A certificate the job does not trust stays untrusted: never retried.
-                let allowed = !TransportFailure.isTLSVerificationFailure(error)
-                    && (retry == .always || (retry == .unprocessedOnly && refusedBeforeSending))
-                let budgetLeft: Bool
-                refusedNow = refusedBeforeSending
-                if refusedBeforeSending {
-                    let since = firstRefusal ?? Date()
-                    firstRefusal = since
-                    budgetLeft = Date().timeIntervalSince(since) < connection.refusalTolerance
-                } else {
-                    budgetLeft = attempt < connection.maxRetries
-                }
-                guard allowed, budgetLeft else {
-                    throw ConsoleError.transport(method: method, path: path, reason: TransportFailure.describe(error, peer: "the console", url: connection.baseURL, caFile: connection.caFile, diagnose: true))
-                }
-                wait = backoff(attempt)
-                reason = TransportFailure.describe(error, peer: "the console", url: connection.baseURL, caFile: connection.caFile, diagnose: true)
-            }
-            attempt += 1
-            let delay = wait ?? 0
-            if let d = connection.deadline, Date().addingTimeInterval(delay) >= d {
-                throw ConsoleError.deadlineExceeded(method: method, path: path)
-            }
-            if refusedNow, let since = firstRefusal {
-                onRetry?("\(method) \(path): \(reason) for \(String(format: "%.0f", Date().timeIntervalSince(since))) s of \(String(format: "%.0f", connection.refusalTolerance)) s; retry \(attempt) in \(String(format: "%.1f", delay)) s")
-            } else {
-                onRetry?("\(method) \(path): \(reason); retry \(attempt)/\(connection.maxRetries) in \(String(format: "%.1f", delay)) s")
-            }
-            if !pause(delay) { throw ConsoleError.interrupted(method: method, path: path) }
-        }
-    }
-
-    private func once(method: String, path: String, body: String?, auth: Bool, timeout: Double) throws -> ConsoleResponse {
-        guard var request = try? HTTPClient.Request(url: connection.baseURL + path, method: HTTPMethod(rawValue: method.uppercased())) else {
-            throw ConsoleError.invalidURL(connection.baseURL + path)
-        }
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "twistlock-init")
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .string(body)
-        }
-        if auth, let t = lock.withLock({ token }) {
-            redactor.add(t)
-            request.headers.add(name: "Authorization", value: "Bearer \(t)")
-        }
-        defer { lock.withLock { current = nil } }
         let answer: HTTPFetch.Answer
-        let started = ProcessInfo.processInfo.systemUptime
         do {
-            answer = try HTTPFetch.send(request, on: http, maxBodyBytes: connection.maxResponseBytes,
-                                        timeout: timeout, logger: httpLogger) { task in
-                lock.withLock {
-                    current = task
-                    requestCount += 1
+            answer = try transport.send(method: method, path: path, repeatability: repeatability,
+                                        timeout: { attemptTimeout(limit: timeout) }) {
+                var request = try HTTPClient.Request(url: connection.baseURL + path, method: HTTPMethod(rawValue: method))
+                request.headers.add(name: "Accept", value: "application/json")
+                request.headers.add(name: "User-Agent", value: "twistlock-init")
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .string(body)
                 }
+                if auth, let t = lock.withLock({ token }) {
+                    redactor.add(t)
+                    request.headers.add(name: "Authorization", value: "Bearer \(t)")
+                }
+                return request
             }
-        } catch let tooLarge as HTTPFetch.TooLarge {
-            onRequest?(method, path, nil, ProcessInfo.processInfo.systemUptime - started, "larger than \(tooLarge.limit) bytes")
-            throw ConsoleError.responseTooLarge(method: method, path: path, limit: tooLarge.limit)
-        } catch {
-            onRequest?(method, path, nil, ProcessInfo.processInfo.systemUptime - started,
-                       TransportFailure.describe(error, peer: "the console"))
-            throw error
+        } catch let error as TransportError {
+            switch error {
+            case .interrupted: throw ConsoleError.interrupted(method: method, path: path)
+            case .deadlineExceeded: throw ConsoleError.deadlineExceeded(method: method, path: path)
+            case .tooLarge(let limit): throw ConsoleError.responseTooLarge(method: method, path: path, limit: limit)
+            case .invalidURL(let url): throw ConsoleError.invalidURL(url)
+            case .unanswered(let reason, _): throw ConsoleError.transport(method: method, path: path, reason: reason)
+            }
         }
-        onRequest?(method, path, answer.status, ProcessInfo.processInfo.systemUptime - started, nil)
         var text = ""
         if var buf = answer.body {
             text = buf.readString(length: buf.readableBytes) ?? ""
@@ -437,14 +328,5 @@ public final class ConsoleClient: @unchecked Sendable {
             redactor.addAuthorization(value)
         }
         return ConsoleResponse(status: answer.status, headers: answer.headers, bodyText: text, redactor: redactor)
-    }
-
-    private func retryAfter(_ resp: ConsoleResponse) -> Double? {
-        guard let v = resp.headers["retry-after"], let s = Double(v.trimmingCharacters(in: .whitespaces)) else { return nil }
-        return min(max(s, 0), connection.maxRetryAfter)
-    }
-
-    private func backoff(_ attempt: Int) -> Double {
-        TransportFailure.backoff(attempt: attempt, base: connection.backoffBase, cap: connection.maxBackoff)
     }
 }

@@ -54,6 +54,10 @@ public struct ConsoleRequest: Sendable, Equatable {
 
     public var isWrite: Bool { kind == .write }
 
+    /// How the transport may send it again: a request that may be repeated after any failure,
+    /// or one sent again only when the console cannot have processed it.
+    public var repeatability: Repeatability { idempotent ? .always : .unprocessedOnly }
+
     /// Parses a request. `read`: the step says this POST only reads (refused unless the
     /// endpoint is a known read-only POST). `idempotent`: the step says whether the request may
     /// be repeated (nil: reads, read-only POSTs, PUT and DELETE are; a POST is when its

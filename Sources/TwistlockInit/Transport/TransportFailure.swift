@@ -33,6 +33,15 @@ enum TransportFailure {
         case proxy
         case cancelled
         case other
+
+        /// Nothing was sent: the connection was refused or never made, so the peer cannot
+        /// have processed the request.
+        var beforeSending: Bool {
+            switch self {
+            case .refused, .connectTimeout: return true
+            default: return false
+            }
+        }
     }
 
     static func cause(_ error: Error) -> Cause {
@@ -156,10 +165,7 @@ enum TransportFailure {
 
     /// The connection was refused (or never made): the request cannot have been processed.
     static func isConnectRefusal(_ error: Error) -> Bool {
-        switch cause(error) {
-        case .refused, .connectTimeout: return true
-        default: return false
-        }
+        cause(error).beforeSending
     }
 
     /// A TLS failure: a certificate the job does not trust, or a port that does not speak TLS.
