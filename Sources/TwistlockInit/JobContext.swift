@@ -16,6 +16,9 @@ public final class JobContext: @unchecked Sendable {
     public let redactor: Redactor
     public let log: JobLog
     public let console: ConsoleClient
+    /// The run's one interrupt (SIGTERM, the step watchdog): the console client's, shared with
+    /// the Kubernetes client and `time.sleep`.
+    public var interrupt: InterruptToken { console.interruptToken }
     public let ledger: Ledger
     /// Reads back what each step wrote (verify after write).
     let verifier = WriteVerifier()

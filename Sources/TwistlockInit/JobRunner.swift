@@ -208,8 +208,8 @@ public final class JobRunner: @unchecked Sendable {
         let vm = self.vm
         let ctx = self.context
         lock.unlock()
-        ctx?.console.interrupt()
-        (ctx?.kubeState as? KubeState)?.client.interrupt()
+        // One token: the console client, the Kubernetes client and time.sleep.
+        ctx?.interrupt.fire()
         vm?.interrupt(reason: reason)
         lock.withLock { watchdog }?.signalled(reason)
     }
@@ -218,8 +218,7 @@ public final class JobRunner: @unchecked Sendable {
     private func stopForLimit(_ reason: StepWatchdog.Reason) {
         if case .signal = reason { return }  // `interrupt(reason:)` stopped it already
         let (vm, ctx) = lock.withLock { (self.vm, self.context) }
-        ctx?.console.interrupt()
-        (ctx?.kubeState as? KubeState)?.client.interrupt()
+        ctx?.interrupt.fire()
         vm?.interrupt(reason: JobRunner.describeLimit(reason))
     }
 

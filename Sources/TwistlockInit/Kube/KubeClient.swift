@@ -125,25 +125,28 @@ public final class KubeClient: @unchecked Sendable {
 
     public let config: KubeConfig
     public let options: Options
-    private let http: HTTPClient
+    /// The run's interrupt: shared with the console client and `time.sleep`.
+    public let interruptToken: InterruptToken
+    private let transport: Transport
+    // `discovery` is guarded by `lock`.
     private let lock = NSLock()
     private var discovery: [String: [KubeResource]] = [:]
-    private var interrupted = false
-    private var current: HTTPClient.Task<HTTPClient.Response>?
-    private var closed = false
     /// Called before each retry wait, with a line saying why (for progress output).
-    public var onRetry: ((String) -> Void)?
+    public var onRetry: ((String) -> Void)? {
+        get { transport.onRetry }
+        set { transport.onRetry = newValue }
+    }
     /// Called with every bearer token sent (read again from a rotated token file), so the job
     /// masks it like the console's tokens.
     public var onToken: ((String) -> Void)?
-    /// Replaced in tests to avoid real waits.
-    public var sleeper: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
     /// Requests sent (every attempt).
-    public private(set) var requestCount = 0
+    public var requestCount: Int { transport.requestCount }
 
-    public init(config: KubeConfig, options: Options = Options()) throws {
+    /// `interrupt`: the run's token (a new one by default); firing it stops this client.
+    public init(config: KubeConfig, options: Options = Options(), interrupt: InterruptToken = InterruptToken()) throws {
         self.config = config
         self.options = options
+        self.interruptToken = interrupt
         guard let url = URL(string: config.server), url.host != nil,
               let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
             throw KubeConfigError("Kubernetes API server \"\(config.server)\" is not an http(s) URL")
@@ -183,32 +186,16 @@ public final class KubeClient: @unchecked Sendable {
                                    read: .milliseconds(Int64(options.requestTimeout * 1000)))
         httpConfig.redirectConfiguration = .disallow
         httpConfig.decompression = .disabled
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
-    }
-
-    deinit {
-        // Possibly on an event loop thread, where the blocking `syncShutdown` would crash.
-        if !closed { http.shutdown { _ in } }
+        transport = Transport(peer: .init(name: "the API server", url: config.server), configuration: httpConfig,
+                              policy: .kubernetes(options), interrupt: interrupt, maxResponseBytes: options.maxResponseBytes)
     }
 
     /// Releases the connection pool. The client cannot be used afterwards.
-    public func close() {
-        let wasClosed = lock.withLock { () -> Bool in
-            let was = closed
-            closed = true
-            return was
-        }
-        if !wasClosed { try? http.syncShutdown() }
-    }
+    public func close() { transport.shutdown() }
 
-    /// Abandons the request in flight and refuses new ones (SIGTERM).
-    public func interrupt() {
-        lock.lock()
-        interrupted = true
-        let task = current
-        lock.unlock()
-        task?.cancel()
-    }
+    /// Fires the run's interrupt (SIGTERM): abandons the request in flight and refuses new
+    /// ones — of the console client too, when it shares the token.
+    public func interrupt() { interruptToken.fire() }
 
     // MARK: - discovery
 
@@ -428,93 +415,56 @@ public final class KubeClient: @unchecked Sendable {
         return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
     }
 
+    /// One request through the transport (every Kubernetes request may be repeated: reads,
+    /// server-side apply, and the Events `create` makes); its failures as `KubeError`s. A 401
+    /// with a token file is sent once more: the next attempt reads the (rotated) token again.
     private func send(method: String, path: String, query: [(String, String)], body: String?, contentType: String?,
                       operation: String, object: String) throws -> Response {
-        var attempt = 0
-        var reauthenticated = false
-        while true {
-            if lock.withLock({ interrupted || closed }) {
-                throw KubeError(operation: operation, object: object, reason: .interrupted)
-            }
-            let outcome: Result<Response, Error>
-            do {
-                outcome = .success(try once(method: method, path: path, query: query, body: body, contentType: contentType))
-            } catch let error as KubeError {
-                throw error
-            } catch let error as HTTPFetch.TooLarge {
-                // The same answer would come back: never retried.
-                throw KubeError(operation: operation, object: object, reason: .invalid(
-                    "\(method) \(path): the API server's answer is larger than \(ByteSize.text(error.limit)); refused"))
-            } catch {
-                outcome = .failure(error)
-            }
-            if lock.withLock({ interrupted }) {
-                throw KubeError(operation: operation, object: object, reason: .interrupted)
-            }
-            let delay: Double
-            let why: String
-            switch outcome {
-            case .success(let response):
-                if response.status == 401, !reauthenticated, config.tokenFile != nil {
-                    // A rotated service account token: the next attempt reads the file again.
-                    reauthenticated = true
-                    continue
-                }
-                let retryable = response.status == 429 || [500, 502, 503, 504].contains(response.status)
-                guard retryable, attempt < options.maxRetries else { return response }
-                delay = retryAfter(response) ?? backoff(attempt)
-                why = "\(response.status) \(HTTPResponseStatus(statusCode: response.status).reasonPhrase)"
-            case .failure(let error):
-                // A certificate the client does not trust will not become trusted by asking again.
-                guard attempt < options.maxRetries, !TransportFailure.isTLSVerificationFailure(error) else {
-                    throw KubeError(operation: operation, object: object, reason: .transport(TransportFailure.describe(error, peer: "the API server", url: config.server)))
-                }
-                delay = backoff(attempt)
-                why = TransportFailure.describe(error, peer: "the API server", url: config.server)
-            }
-            attempt += 1
-            onRetry?("\(operation) \(object): \(method) \(path): \(why); retry \(attempt)/\(options.maxRetries) in \(String(format: "%.1f", delay)) s")
-            sleeper(delay)
-        }
-    }
-
-    private func once(method: String, path: String, query: [(String, String)], body: String?, contentType: String?) throws -> Response {
         var url = config.server + path
         if !query.isEmpty {
             url += "?" + query.map { "\(KubeClient.escape($0.0))=\(KubeClient.escape($0.1))" }.joined(separator: "&")
         }
-        var request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "twistlock-init")
-        if let token = config.currentToken() {
-            onToken?(token)
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        }
-        if let body {
-            request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
-            request.body = .string(body)
-        }
-        defer { lock.withLock { current = nil } }
-        let answer = try HTTPFetch.send(request, on: http, maxBodyBytes: options.maxResponseBytes,
-                                        timeout: options.requestTimeout) { task in
-            lock.withLock {
-                current = task
-                requestCount += 1
+        var reauthenticated = false
+        while true {
+            let answer: HTTPFetch.Answer
+            do {
+                answer = try transport.send(method: method, path: path, repeatability: .always, context: "\(operation) \(object): ",
+                                            timeout: { options.requestTimeout }) {
+                    var request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
+                    request.headers.add(name: "Accept", value: "application/json")
+                    request.headers.add(name: "User-Agent", value: "twistlock-init")
+                    if let token = config.currentToken() {
+                        onToken?(token)
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                    }
+                    if let body {
+                        request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+                        request.body = .string(body)
+                    }
+                    return request
+                }
+            } catch let error as TransportError {
+                let reason: KubeError.Reason
+                switch error {
+                case .interrupted: reason = .interrupted
+                case .deadlineExceeded: reason = .transport("the run's deadline passed")
+                case .tooLarge(let limit):
+                    // The same answer would come back: never retried.
+                    reason = .invalid("\(method) \(path): the API server's answer is larger than \(ByteSize.text(limit)); refused")
+                case .invalidURL(let url): reason = .invalid("invalid URL \(url)")
+                case .unanswered(let text, _): reason = .transport(text)
+                }
+                throw KubeError(operation: operation, object: object, reason: reason)
             }
+            if answer.status == 401, !reauthenticated, config.tokenFile != nil {
+                reauthenticated = true
+                continue
+            }
+            var bytes: [UInt8] = []
+            if var buffer = answer.body {
+                bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            }
+            return Response(status: answer.status, headers: answer.headers, body: bytes)
         }
-        var bytes: [UInt8] = []
-        if var buffer = answer.body {
-            bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        }
-        return Response(status: answer.status, headers: answer.headers, body: bytes)
-    }
-
-    private func retryAfter(_ response: Response) -> Double? {
-        guard let v = response.headers["retry-after"], let s = Double(v.trimmingCharacters(in: .whitespaces)) else { return nil }
-        return min(max(s, 0), options.maxRetryAfter)
-    }
-
-    private func backoff(_ attempt: Int) -> Double {
-        TransportFailure.backoff(attempt: attempt, base: options.backoffBase, cap: options.maxBackoff)
     }
 }

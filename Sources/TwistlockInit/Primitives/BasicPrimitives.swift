@@ -53,7 +53,7 @@ enum BasicPrimitives {
             guard let s = args.first?.doubleValue, s >= 0 else { throw PrimitiveError("time.sleep(seconds): seconds must be a number ≥ 0") }
             guard s <= 3600 else { throw PrimitiveError("time.sleep(\(s)): at most 3600 seconds") }
             // Cut short by an interrupt (SIGTERM), which also ends the step right there.
-            guard ctx.console.pause(s) else { throw PrimitiveError("time.sleep: interrupted") }
+            guard ctx.interrupt.pause(s) else { throw PrimitiveError("time.sleep: interrupted") }
             return []
         }
 

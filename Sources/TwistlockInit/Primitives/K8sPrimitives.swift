@@ -50,15 +50,13 @@ enum K8sPrimitives {
         let client: KubeClient
         do {
             config = try KubeConfig.resolve(explicitPath: explicit, environment: environment)
-            client = try KubeClient(config: config)
+            client = try KubeClient(config: config, interrupt: ctx.interrupt)
         } catch {
             throw PrimitiveError("Kubernetes: \(error)")
         }
         for warning in config.warnings { ctx.log.log(.warn, warning, step: ctx.step) }
         client.onRetry = { line in ctx.log.log(.warn, line, step: ctx.step) }
         client.onToken = { [redactor = ctx.redactor] token in redactor.add(token) }
-        // Retry waits (a Retry-After of the API server) end at an interrupt (SIGTERM).
-        client.sleeper = { [console = ctx.console] seconds in console.pause(seconds) }
         ctx.log.log(.info, "Kubernetes API \(config.server) (\(config.source))", step: ctx.step)
         ctx.kubeState = KubeState(client: client)
         return client
