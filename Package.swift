@@ -148,13 +148,14 @@ let package = Package(
             ],
             swiftSettings: swift5
         ),
-        // What the test targets share (a seeded random JSON generator): test code, no production
-        // module but the JSON model.
+        // What the test targets share: raw loopback sockets (an HTTP client that shows exactly what
+        // a server sends, an HTTP server too blunt to be kind), a seeded random JSON generator.
+        // Test code; no production module but the JSON model.
         .target(name: "TestSupport", dependencies: ["JSONModel"], path: "Tests/TestSupport", swiftSettings: swift5),
         .testTarget(name: "JSONModelTests", dependencies: ["JSONModel", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel", "TestSupport"], swiftSettings: swift5),
         .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel"], swiftSettings: swift5),
-        .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel"], swiftSettings: swift5),
+        .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel", "TestSupport"], swiftSettings: swift5),
         .testTarget(
             name: "KubeTests",
             dependencies: ["KubeSimulator", "TwistlockInit", "JSONModel"],
@@ -163,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "StepTests",
             dependencies: [
-                "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel",
+                "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swift5

@@ -1,5 +1,6 @@
 import ConsoleSimulator
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -11,20 +12,12 @@ import Glibc
 /// traps on it ("Deinited NIOAsyncWriter without calling finish()"). The simulator stops its
 /// server gracefully instead (SimulatorServing.ServerRun).
 final class LifecycleTests: XCTestCase {
-    /// Opens a TCP connection to 127.0.0.1:`port` (and sends half a request when `partial`).
+    /// Opens a TCP connection to 127.0.0.1:`port` (and sends half a request when `partial`);
+    /// -1 when the connection is not made.
     static func connect(port: Int, partial: Bool) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return -1 }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if rc == 0 && partial {
-            let text = "GET /api/v1/_ping HTTP/1.1\r\nHost: x\r\n"
-            _ = text.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        guard let fd = try? Loopback.connect(port: port) else { return -1 }
+        if partial {
+            Loopback.sendAll(fd, Array("GET /api/v1/_ping HTTP/1.1\r\nHost: x\r\n".utf8))
         }
         return fd
     }

@@ -1,6 +1,7 @@
 import ConsoleSimulator
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)

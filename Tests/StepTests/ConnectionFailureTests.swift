@@ -1,6 +1,7 @@
 import ConsoleSimulator
 import Foundation
 import JSONModel
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -118,7 +119,7 @@ final class ConnectionFailureTests: XCTestCase {
 
     func testARefusedPortIsNamed() async throws {
         let h = try await StepHarness.start()
-        let url = "http://127.0.0.1:\(try Self.closedPort())"
+        let url = "http://127.0.0.1:\(try Loopback.closedPort())"
         let error = try await waitError(h, url: url)
         XCTAssertTrue(error.contains("connection refused: nothing listens at \(url)"), error)
         await h.stop()
@@ -159,22 +160,6 @@ final class ConnectionFailureTests: XCTestCase {
         let error = try await waitError(h, url: proxy.url)
         XCTAssertTrue(error.contains("a proxy is in the way: \(proxy.url) answered 407 Proxy Authentication Required"), error)
         await h.stop()
-    }
-
-    /// A port that nothing listens on (bound, then closed).
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw HardeningError("cannot bind a socket") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

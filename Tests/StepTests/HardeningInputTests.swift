@@ -1,6 +1,7 @@
 import ConsoleSimulator
 import Foundation
 import JSONModel
+import TestSupport
 import TwistlockInit
 import XCTest
 

@@ -2,6 +2,7 @@ import ConsoleSimulator
 import Foundation
 import JSONModel
 import KubeSimulator
+import TestSupport
 import TwistlockInit
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 
 /// `twistlock-init list` (issue 15, "Writing a step"): it compiles every step file — a syntax

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -10,27 +11,6 @@ import XCTest
 /// `--deadline` bounds the whole run, the wait step included, and the wait step never
 /// overshoots its own timeout by more than a second.
 final class StepLimitTests: XCTestCase {
-    /// A TCP port that accepts connections (the kernel completes them) and never answers.
-    final class SilentListener {
-        let fd: Int32
-        let port: Int
-        init() throws {
-            let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = 0
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, len) } }
-            guard bound == 0, listen(sock, 64) == 0 else { throw HardeningError("cannot listen") }
-            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) } }
-            fd = sock
-            port = Int(UInt16(bigEndian: addr.sin_port))
-        }
-        var url: String { "http://127.0.0.1:\(port)" }
-        deinit { close(fd) }
-    }
-
     // MARK: - In process: the limit through Lua's hook and the clients
 
     func testAStepOverItsTimeLimitFailsAndTheRunStops() async throws {
@@ -59,7 +39,7 @@ final class StepLimitTests: XCTestCase {
     /// timeout (2 s), not 30 s later at the request timeout.
     func testTheWaitStepDoesNotOvershootItsTimeoutAgainstASilentConsole() async throws {
         let h = try await Hardening.start()
-        let silent = try SilentListener()
+        let silent = try Loopback.SilentListener()
         let run = try await h.run(values: "init: {waitTimeoutSeconds: 2}", only: ["wait", "admin"]) {
             $0.consoleURL = silent.url
             $0.requestTimeout = 30
@@ -73,7 +53,7 @@ final class StepLimitTests: XCTestCase {
     /// `--deadline` bounds the wait step too (its own timeout is 600 s here).
     func testTheDeadlineBoundsTheWaitStep() async throws {
         let h = try await Hardening.start()
-        let silent = try SilentListener()
+        let silent = try Loopback.SilentListener()
         let run = try await h.run(values: "init: {waitTimeoutSeconds: 600}", only: ["wait", "admin"]) {
             $0.consoleURL = silent.url
             $0.requestTimeout = 30
