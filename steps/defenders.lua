@@ -1,5 +1,6 @@
 -- defenders: ask the console for its Defender DaemonSet manifest (POST defenders/daemonset.yaml
--- with common.DaemonSetOptions built from the values), make the job's changes to it (pod labels,
+-- with common.DaemonSetOptions built from the values), make the job's changes to it (pod labels:
+-- the Big Bang package's name label, `podLabels`, `defender.podLabels`;
 -- resources, tolerations, capabilities, image pull secret, image), server-side apply every
 -- document, then wait until the DaemonSet has rolled out on every node.
 -- Plan mode: the applies are server-side dry runs and there is no wait.
@@ -35,8 +36,10 @@ if #docs == 0 then
   error("POST defenders/daemonset.yaml: the console answered an empty manifest")
 end
 
+local pod_labels, label_origin = manifest.pod_labels(values)
 local notes = manifest.adjust(docs, {
-  pod_labels = d.podLabels,
+  pod_labels = pod_labels,
+  label_origin = label_origin,
   node_selector = d.nodeSelector,
   resources = d.resources,
   tolerations = d.tolerations,

@@ -40,6 +40,12 @@ enum SchemaExport {
             return out
         case .any:
             return [:]
+        case .labels:
+            return ["type": "object",
+                    "propertyNames": ["pattern": .string(LabelRules.keyPattern),
+                                      "maxLength": .int(Int64(LabelRules.maxPrefixBytes + 1 + LabelRules.maxNameBytes))],
+                    "additionalProperties": ["type": "string", "pattern": .string(LabelRules.valuePattern),
+                                             "maxLength": .int(Int64(LabelRules.maxValueBytes))]]
         case .union(let types):
             let nodes = types.map { node($0) }
             if nodes.allSatisfy({ $0.count == 1 && $0["type"] != nil }) {
@@ -138,6 +144,7 @@ enum SchemaExport {
                 return inner.contains("|") ? "(\(inner))[]" : inner + "[]"
             case .map(let value): return "table<string, \(value.map { luaType($0, className) } ?? "any")>"
             case .any: return "any"
+            case .labels: return "table<string, string>"
             case .union(let types): return types.map { luaType($0, className) }.joined(separator: "|")
             case .record(let fields):
                 declare(className, fields)

@@ -41,7 +41,7 @@ public enum UnknownKeys {
             if let match = types.first(where: { ValuesValidator.kindMatches(value, $0) }) {
                 walk(value, match, path: path, source: source, into: &out)
             }
-        case .bool, .string, .int, .oneOf, .map, .any:
+        case .bool, .string, .int, .oneOf, .map, .any, .labels:
             return
         }
     }

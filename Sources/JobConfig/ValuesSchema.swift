@@ -19,6 +19,8 @@ indirect enum SchemaType {
     case any
     /// Any of these kinds (`defender.nodeSelector`: a string or a map).
     case union([SchemaType])
+    /// Kubernetes labels: a map of label keys to label values (`LabelRules`).
+    case labels
 
     static let string = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes)
     static let longString = SchemaType.string(maxBytes: ValuesSchema.maxLongStringBytes)
@@ -37,6 +39,7 @@ indirect enum SchemaType {
         case .map(let value): return value.map { "a map (of \($0.plural))" } ?? "a map"
         case .any: return "any value"
         case .union(let types): return types.map(\.expectation).joined(separator: " or ")
+        case .labels: return "a map of Kubernetes labels (label key: string)"
         }
     }
 
@@ -46,7 +49,7 @@ indirect enum SchemaType {
         case .string, .oneOf: return "strings"
         case .int: return "integers"
         case .list: return "lists"
-        case .record, .map: return "maps"
+        case .record, .map, .labels: return "maps"
         case .any, .union: return "values"
         }
     }
@@ -61,6 +64,7 @@ indirect enum SchemaType {
         case .record, .map: return "map"
         case .any: return "any"
         case .union(let types): return types.map(\.docName).joined(separator: " or ")
+        case .labels: return "map of labels"
         }
     }
 }
@@ -214,7 +218,7 @@ enum ValuesSchema {
             .chart("enabled", .bool),
             .chart("controlPlaneCidr", .string, jsonSchema: ["pattern": "^[0-9a-fA-F:.]+/[0-9]{1,3}$"]),
             .chart("controlPlanePorts", .list(port), jsonSchema: ["minItems": 1]),
-            .chart("consolePodLabels", stringMap, jsonSchema: ["minProperties": 1]),
+            .chart("consolePodLabels", .labels, jsonSchema: ["minProperties": 1]),
             .chart("additionalEgress", freeList),
             .package("nodeCidr"),
             .package("ingress", .map(nil)),
@@ -327,7 +331,7 @@ enum ValuesSchema {
             SchemaField("waitForRollout", .bool, true),
             SchemaField("namespace", .string, "twistlock", jsonSchema: ["pattern": .string(dnsLabelPattern)]),
             SchemaField("consoleAddress", .string, "twistlock-console"),
-            SchemaField("podLabels", stringMap, .object([:])),
+            SchemaField("podLabels", .labels, .object([:])),
             SchemaField("rolloutTimeoutSeconds", .timeoutSeconds, 600),
             .package("collect_pod_labels"),
             .package("collect_pod_resource_labels"),
@@ -387,7 +391,7 @@ enum ValuesSchema {
                 ])), required: true, jsonSchema: ["minItems": 1]),
             ]))),
             .chart("podAnnotations", stringMap),
-            .chart("podLabels", stringMap),
+            .chart("podLabels", .labels),
             .chart("nodeSelector", stringMap),
             .chart("tolerations", freeList),
             .chart("affinity", .map(nil)),
@@ -415,7 +419,9 @@ enum ValuesSchema {
             .chart("enabled", .bool),
             .chart("keep", .int(min: 1, max: 10)),
         ])),
-        .package("podLabels", .map(nil)),
+        // The Big Bang package's labels for its pods: the Defender pods get them too (its network
+        // policies select the Defenders by label).
+        SchemaField("podLabels", .labels, .object([:])),
         .package("annotations", .map(nil)),
         .package("resources", .map(nil)),
         .package("bbtests", .record([.package("enabled"), .package("scripts", .map(nil)), .package("cypress", .map(nil))])),

@@ -122,6 +122,9 @@ struct ValuesValidator {
             }
         case .any:
             return
+        case .labels:
+            guard case .object(let object) = value else { return mismatch(value, type, path, secret) }
+            checkLabels(object, path)
         case .union(let types):
             // The first kind the value has decides (a string or a map: nodeSelector).
             for candidate in types where Self.kindMatches(value, candidate) {
@@ -152,7 +155,7 @@ struct ValuesValidator {
     static func kindMatches(_ value: JSON, _ type: SchemaType) -> Bool {
         switch (type, value) {
         case (.bool, .bool), (.string, .string), (.oneOf, .string), (.int, .int), (.list, .array),
-             (.record, .object), (.map, .object), (.any, _):
+             (.record, .object), (.map, .object), (.labels, .object), (.any, _):
             return true
         case (.union(let types), _):
             return types.contains { kindMatches(value, $0) }
@@ -188,6 +191,29 @@ struct ValuesValidator {
         }
         problem(ValuePath.join(mapPath, head + "…"),
                 "the key is too long (\(bytes) bytes; at most \(ValuesSchema.maxStringBytes / 1024) KiB)")
+    }
+
+    /// A map of Kubernetes labels: each key and value as the API server would check them.
+    mutating func checkLabels(_ labels: [String: JSON], _ path: String) {
+        for key in labels.keys.sorted() {
+            checkKeyLength(key, path)
+            guard key.utf8.count <= ValuesSchema.maxStringBytes else { continue }
+            let childPath = ValuePath.join(path, key)
+            if let why = LabelRules.keyProblem(key) {
+                problem(path, "\(Self.quoteRefused(key)) is not a Kubernetes label key: \(why)")
+                continue
+            }
+            switch labels[key]! {
+            case .string(let s):
+                if let why = LabelRules.valueProblem(s) {
+                    problem(childPath, "\(Self.quoteRefused(s)): \(why)")
+                }
+            case .null:
+                problem(childPath, "expected a label value (a string), got null")
+            case let other:
+                mismatch(other, .string, childPath, false)
+            }
+        }
     }
 
     /// Free-form content (resources, tolerations): only string lengths are checked.

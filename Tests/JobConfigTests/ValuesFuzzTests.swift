@@ -102,13 +102,16 @@ final class ValuesFuzzTests: XCTestCase {
             switch field.type {
             case .string(let maxBytes): limit = maxBytes
             case .oneOf(_, closed: false): limit = ValuesSchema.maxStringBytes
-            case .map(.string?): limit = ValuesSchema.maxStringBytes
+            case .map(.string?), .labels: limit = ValuesSchema.maxStringBytes
             default: continue
             }
             let huge = String(repeating: "h", count: limit + 1)
             let value: JSON
             let expected: String
             if case .map = field.type {
+                value = ["team": .string(huge)]
+                expected = path.replacingOccurrences(of: "[]", with: "[0]") + ".team"
+            } else if case .labels = field.type {
                 value = ["team": .string(huge)]
                 expected = path.replacingOccurrences(of: "[]", with: "[0]") + ".team"
             } else {
@@ -357,6 +360,9 @@ final class ValuesFuzzTests: XCTestCase {
             return out
         case .any:
             return []
+        case .labels:
+            return [(.string("x"), key), (["a"], key), (["team": .int(1)], key + ".team"),
+                    (["team": "two words"], key + ".team"), (["-team": "x"], key)]
         case .union:
             return [(.int(5), key), (.bool(true), key), (["x"], key)]
         }

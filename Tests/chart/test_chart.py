@@ -709,7 +709,7 @@ def job_defaults():
     out = {}
     for line in (ROOT / "docs" / "values.md").read_text().splitlines():
         m = re.match(r"^\| `([a-zA-Z_][\w.]*)` \| [^|]+ \| `(.*)` \|", line)
-        if m and "." in m.group(1) or m and m.group(1) in ("domain", "openshift", "imagePullSecretName"):
+        if m and "." in m.group(1) or m and m.group(1) in ("domain", "openshift", "imagePullSecretName", "podLabels"):
             out[m.group(1)] = json.loads(m.group(2))
     return out
 

@@ -163,9 +163,40 @@ function M.defender_container(ds)
   return containers[1]
 end
 
+--- The label the Big Bang package puts on its Defender pods: its network policies (and Istio
+--- authorization policies) select the Defenders by it.
+M.bigbang_defender_labels = {["app.kubernetes.io/name"] = "twistlock-defender"}
+
+--- The labels for the Defender pods: the Big Bang package's name label, then the top-level
+--- `podLabels` (the package's labels for all its pods), then `defender.podLabels`; a later one
+--- wins. Answers the labels and, per key, the values key it came from (nil: the job's own).
+function M.pod_labels(values)
+  local labels, origin = {}, {}
+  for k, v in pairs(M.bigbang_defender_labels) do labels[k] = v end
+  local sources = {
+    {"podLabels", values.podLabels},
+    {"defender.podLabels", values.defender and values.defender.podLabels},
+  }
+  for _, source in ipairs(sources) do
+    if type(source[2]) == "table" then
+      for k, v in pairs(source[2]) do
+        labels[k] = v
+        origin[k] = source[1]
+      end
+    end
+  end
+  return labels, origin
+end
+
 --- Applies the job's settings to the DaemonSet(s) of the manifest, in place, keeping every
---- other part of every document. `s` = {pod_labels, node_selector (a map), resources, tolerations, capabilities_drop,
+--- other part of every document. `s` = {pod_labels, label_origin (per label key, the values key
+--- it came from), node_selector (a map), resources, tolerations, capabilities_drop,
 --- capabilities_add, pull_secret, image}. Answers a list of what was changed (for the log).
+---
+--- Pod labels go on the pod template and on the DaemonSet's own labels, never into its
+--- selector (immutable in Kubernetes). A label the selector uses keeps the selector's value: from
+--- `defender.podLabels` a different value is an error naming the key; from the top-level
+--- `podLabels` (meant for every pod of the package) it is left out, and the notes say so.
 function M.adjust(docs, s)
   local notes = {}
   local daemonsets = M.find(docs, "DaemonSet")
@@ -184,18 +215,35 @@ function M.adjust(docs, s)
 
     if not is_empty(s.pod_labels) then
       local labels = child(child(template, "metadata"), "labels")
-      local keys = {}
+      local own = child(child(ds, "metadata"), "labels")
+      local origin = s.label_origin or {}
+      local selector = type(ds.spec.selector) == "table" and ds.spec.selector.matchLabels or nil
+      local keys, kept = {}, {}
       for k in pairs(s.pod_labels) do keys[#keys + 1] = k end
       table.sort(keys)
       for _, k in ipairs(keys) do
-        local selector = ds.spec.selector and ds.spec.selector.matchLabels
-        if selector ~= nil and selector[k] ~= nil and selector[k] ~= s.pod_labels[k] then
-          error(string.format("defender.podLabels.%s: the DaemonSet selects its pods by %s=%s; a pod label cannot change it",
-            k, k, tostring(selector[k])))
+        local v = s.pod_labels[k]
+        local from = origin[k] or "defender.podLabels"
+        if type(selector) == "table" and selector[k] ~= nil and selector[k] ~= v then
+          if from ~= "podLabels" then
+            error(string.format("%s.%s: the DaemonSet selects its pods by %s=%s (its selector cannot change); "
+              .. "a pod label cannot change it", from, k, k, tostring(selector[k])), 0)
+          end
+          kept[#kept + 1] = string.format("%s=%s", k, tostring(selector[k]))
+        else
+          labels[k] = v
+          own[k] = v
         end
-        labels[k] = s.pod_labels[k]
       end
-      notes[#notes + 1] = string.format("pod labels %s", table.concat(keys, ", "))
+      local applied = {}
+      for _, k in ipairs(keys) do
+        if labels[k] == s.pod_labels[k] then applied[#applied + 1] = k end
+      end
+      notes[#notes + 1] = string.format("pod labels %s", table.concat(applied, ", "))
+      if #kept > 0 then
+        notes[#notes + 1] = string.format("kept the selector's %s (podLabels does not change it on the Defender pods)",
+          table.concat(kept, ", "))
+      end
     end
 
     if not is_empty(s.resources) then

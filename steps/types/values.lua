@@ -16,6 +16,7 @@
 ---@field monitoring Values.monitoring
 ---@field policies Values.policies
 ---@field init Values.init
+---@field podLabels table<string, string>
 
 ---@class Values.init
 ---@field enabled boolean default true
