@@ -1,7 +1,7 @@
 import JSONModel
 
 /// The kind of a known values key.
-indirect enum SchemaType {
+indirect enum SchemaType: Sendable {
     case bool
     /// A string of at most `maxBytes` UTF-8 bytes.
     case string(maxBytes: Int)
@@ -70,7 +70,7 @@ indirect enum SchemaType {
 }
 
 /// Who reads a key of the values file.
-enum SchemaReader: Equatable {
+enum SchemaReader: Equatable, Sendable {
     /// The job (the binary): type-checked, defaulted, documented in docs/values.md.
     case job
     /// Only the chart (templates): checked by values.schema.json; known to the job, not read.
@@ -79,7 +79,7 @@ enum SchemaReader: Equatable {
     case package
 }
 
-struct SchemaField {
+struct SchemaField: Sendable {
     let name: String
     let type: SchemaType
     /// The built-in default; `nil` for a record (its default is built from its fields) or a

@@ -5,21 +5,21 @@ import Yams
 /// resolver its parser uses), what JSON value a scalar and a mapping key become, and how far a
 /// document may grow. The one thing `ValuesYAML` (Helm's reading of values files) and
 /// `YAMLCodec` (Kubernetes' reading of manifests) do differently.
-public struct YAMLTypeRules {
+public struct YAMLTypeRules: Sendable {
     /// Tags plain scalars (`true`, `42`, `~`, `<<`, ...) while parsing.
     public var resolver: Resolver
     /// The JSON value of a scalar, given its resolved (or explicit) tag name.
-    public var scalar: (_ scalar: Node.Scalar, _ tag: String) throws -> JSON
+    public var scalar: @Sendable (_ scalar: Node.Scalar, _ tag: String) throws -> JSON
     /// The object key a scalar mapping key becomes, given its tag name.
-    public var key: (_ scalar: Node.Scalar, _ tag: String) throws -> String
+    public var key: @Sendable (_ scalar: Node.Scalar, _ tag: String) throws -> String
     /// The most values one conversion may produce, aliases expanded.
     public var maxValues: Int
     /// The most values alias references (`*name`) alone may produce.
     public var maxAliasValues: Int
 
     public init(resolver: Resolver,
-                scalar: @escaping (Node.Scalar, String) throws -> JSON,
-                key: @escaping (Node.Scalar, String) throws -> String = { scalar, _ in scalar.string },
+                scalar: @escaping @Sendable (Node.Scalar, String) throws -> JSON,
+                key: @escaping @Sendable (Node.Scalar, String) throws -> String = { scalar, _ in scalar.string },
                 maxValues: Int = .max,
                 maxAliasValues: Int = .max) {
         self.resolver = resolver
@@ -33,7 +33,7 @@ public struct YAMLTypeRules {
 /// What the conversion itself refuses, whatever the type rules; each reader words it in its own
 /// errors. `mark` is where (1-based line and column), when the parser knows.
 public struct YAMLStructureError: Error {
-    public enum Problem: Equatable {
+    public enum Problem: Equatable, Sendable {
         /// More than `YAMLTypeRules.maxValues` values.
         case tooManyValues(limit: Int)
         /// More than `YAMLTypeRules.maxAliasValues` values from alias references.

@@ -119,7 +119,7 @@ struct Serve: AsyncParsableCommand {
         print(url.absoluteString)
         let inForce = sim.variants.isEmpty ? "" : "; variants \(sim.variants.joined(separator: ", "))"
         print("twistlock-console-sim \(options.version): catalog \(sim.complianceCatalog.count) checks\(inForce); inspect \(url.absoluteString)/sim/state, /sim/requests; faults via POST /sim/faults")
-        fflush(stdout)
+        fflush(nil)  // every output stream: the URL line must reach a reading pipe now
         await waitForSignal()
         await sim.stop()
     }
@@ -127,38 +127,19 @@ struct Serve: AsyncParsableCommand {
     func waitForSignal() async {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "signals")
-            let once = Once()
-            var sources: [DispatchSourceSignal] = []
-            for sig in [SIGINT, SIGTERM] {
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-                source.setEventHandler {
-                    if once.fire() { continuation.resume() }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            Signals.keep(sources)
+        let (signals, received) = AsyncStream<Void>.makeStream()
+        let queue = DispatchQueue(label: "signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { received.yield() }
+            source.resume()
+            sources.append(source)
         }
+        var next = signals.makeAsyncIterator()
+        _ = await next.next()
+        for source in sources { source.cancel() }
     }
-}
-
-final class Once: @unchecked Sendable {
-    private var fired = false
-    private let lock = NSLock()
-    func fire() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if fired { return false }
-        fired = true
-        return true
-    }
-}
-
-enum Signals {
-    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-    static func keep(_ s: [DispatchSourceSignal]) { sources = s }
 }
 
 struct LicenseKey: ParsableCommand {

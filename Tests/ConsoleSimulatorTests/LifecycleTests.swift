@@ -30,7 +30,7 @@ final class LifecycleTests: XCTestCase {
             // Connections the server has not taken in yet when it is told to stop: idle ones,
             // half-sent requests, and more arriving while it stops.
             var fds = (0..<16).map { Self.connect(port: port, partial: $0 % 2 == 0) }
-            let late = Task.detached { (0..<16).map { _ in Self.connect(port: port, partial: false) } }
+            let late = Task.detached { (0..<16).map { _ in LifecycleTests.connect(port: port, partial: false) } }
             await sim.stop()
             fds += await late.value
             for fd in fds where fd >= 0 { close(fd) }
