@@ -216,22 +216,7 @@ public enum SetArguments {
                     }
                     current = ""
                     haveSegment = false
-                    pos += 1
-                    var digits = ""
-                    while pos < chars.count, chars[pos] != "]" {
-                        digits.append(chars[pos])
-                        pos += 1
-                    }
-                    guard pos < chars.count else { throw fail("unclosed \"[\"") }
-                    pos += 1
-                    guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.count <= 6,
-                          let index = Int(digits) else {
-                        throw fail("bad list index [\(digits)] (expected a number 0…\(SetArguments.maxIndex))")
-                    }
-                    guard index <= SetArguments.maxIndex else {
-                        throw fail("list index [\(digits)] is larger than \(SetArguments.maxIndex)")
-                    }
-                    components.append(.index(index))
+                    components.append(.index(try parseIndex()))
                     afterIndex = true
                     continue
                 case "]":
@@ -246,6 +231,26 @@ public enum SetArguments {
             if haveSegment { components.append(.key(current)) }
             if components.isEmpty { throw fail("empty key") }
             return components
+        }
+
+        /// A list index `[N]` at `pos` (on its "["): N, with `pos` after the "]".
+        mutating func parseIndex() throws -> Int {
+            pos += 1
+            var digits = ""
+            while pos < chars.count, chars[pos] != "]" {
+                digits.append(chars[pos])
+                pos += 1
+            }
+            guard pos < chars.count else { throw fail("unclosed \"[\"") }
+            pos += 1
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.count <= 6,
+                  let index = Int(digits) else {
+                throw fail("bad list index [\(digits)] (expected a number 0…\(SetArguments.maxIndex))")
+            }
+            guard index <= SetArguments.maxIndex else {
+                throw fail("list index [\(digits)] is larger than \(SetArguments.maxIndex)")
+            }
+            return index
         }
 
         /// A value up to the next unescaped "," (or a `{a,b}` list).
