@@ -322,7 +322,6 @@ public final class ConsoleProbe: @unchecked Sendable {
         f.evidence.append(e2)
         let restore = try call("POST", "settings/logon", .object(settings))
         f.evidence.append(evidence("POST", "settings/logon", restore, shape: "the settings as read before", message: true))
-        if restore.ok { _ = lock.withLock { scratch.restoredSettings.insert("logon") } }
         guard let second else { f.outcome = .failed; f.note = "the second login gave no token"; return f }
         if close(second, trial) {
             f.outcome = .variant; f.variant = "session-timeout"
@@ -533,7 +532,6 @@ public final class ConsoleProbe: @unchecked Sendable {
         var policies: [String: (JSON, String)] = [:]
         /// Settings name → as read before.
         var settings: [String: JSON] = [:]
-        var restoredSettings: Set<String> = []
         /// `users` and `groups` as listed before the first write.
         var listsBefore: [String: [JSON]] = [:]
     }
@@ -558,97 +556,10 @@ public final class ConsoleProbe: @unchecked Sendable {
         }
         defer { c.shutdown() }
         c.setCredentials(username: options.username, password: options.password)
-        func send(_ method: String, _ path: String, _ body: JSON? = nil) -> ConsoleResponse? {
-            do {
-                return try c.request(method: method, path: path, body: body)
-            } catch {
-                report.problems.append(redactor.redact("clean-up: \(error)"))
-                return nil
-            }
-        }
-        func encoded(_ s: String) -> String {
-            s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
-        }
-        // Policies first (their rule), then users, groups and settings as read before.
-        for (path, (original, rule)) in record.policies.sorted(by: { $0.key < $1.key }) {
-            guard let now = send("GET", path), now.ok, let j = now.json else {
-                report.leftovers.append("\(path): could not be read back; if it has a rule \(rule), remove that rule (e.g. in the console's UI)")
-                continue
-            }
-            let has = (j["rules"]?.arrayValue ?? []).contains { $0["name"]?.stringValue == rule }
-            if has {
-                let r = send("PUT", path, original)
-                if r?.ok != true {
-                    report.leftovers.append("\(path): the rule \(rule) is still there; remove it in the console's UI (the probe's PUT of the policy as read before was answered \(r.map { String($0.status) } ?? "nothing"))")
-                    continue
-                }
-            }
-            if let after = send("GET", path)?.json, !after.isEquivalent(to: original) {
-                report.differences.append("\(path) differs from before: \(Self.differingPaths(original, after).joined(separator: ", "))")
-            }
-        }
-        for user in record.users {
-            let r = send("DELETE", "users/" + encoded(user))
-            if let r, r.ok || r.status == 404 { continue }
-            report.leftovers.append(Self.removeCommand("users/\(encoded(user))", base: base))
-        }
-        for group in record.groups {
-            let r = send("DELETE", "groups/" + encoded(group))
-            if let r, r.ok || r.status == 404 { continue }
-            report.leftovers.append(Self.removeCommand("groups/\(encoded(group))", base: base))
-        }
-        for (name, original) in record.settings.sorted(by: { $0.key < $1.key }) {
-            let path = "settings/" + name
-            let now = send("GET", path)?.json
-            if let now, now.isEquivalent(to: original) { continue }
-            let r = send("POST", path, original)
-            if r?.ok != true {
-                report.leftovers.append("\(path): could not be put back as it was; set it again in the console's UI (Manage > Authentication)")
-            }
-        }
-        // Verify: the users and groups other than this run's are as listed before the first
-        // write, no object of this run is listed any more, the settings are as read before.
-        for (list, before) in record.listsBefore.sorted(by: { $0.key < $1.key }) {
-            guard let now = send("GET", list)?.json?.arrayValue else { continue }
-            let nameKey = list == "users" ? "username" : "groupName"
-            let others = { (items: [JSON]) -> [String: JSON] in
-                var out: [String: JSON] = [:]
-                for i in items {
-                    let n = i[nameKey]?.stringValue ?? ""
-                    if !n.hasPrefix(self.scratchPrefix) { out[n] = i }
-                }
-                return out
-            }
-            let (b, a) = (others(before), others(now))
-            let changed = Set(b.keys).union(a.keys).filter { n in
-                guard let x = b[n], let y = a[n] else { return true }
-                return !x.isEquivalent(to: y)
-            }
-            if !changed.isEmpty {
-                report.differences.append("\(list) differ from before: \(changed.sorted().joined(separator: ", "))")
-            }
-        }
-        if let users = send("GET", "users")?.json?.arrayValue {
-            for u in users where (u["username"]?.stringValue ?? "").hasPrefix(scratchPrefix) {
-                let n = u["username"]!.stringValue!
-                if !report.leftovers.contains(where: { $0.contains("users/\(encoded(n))") }) {
-                    report.leftovers.append(Self.removeCommand("users/\(encoded(n))", base: base))
-                }
-            }
-        }
-        if let groups = send("GET", "groups")?.json?.arrayValue {
-            for g in groups where (g["groupName"]?.stringValue ?? "").hasPrefix(scratchPrefix) {
-                let n = g["_id"]?.stringValue ?? g["groupName"]!.stringValue!
-                if !report.leftovers.contains(where: { $0.contains("groups/\(encoded(n))") }) {
-                    report.leftovers.append(Self.removeCommand("groups/\(encoded(n))", base: base))
-                }
-            }
-        }
-        for (name, original) in record.settings {
-            if let now = send("GET", "settings/" + name)?.json, !now.isEquivalent(to: original) {
-                report.differences.append("settings/\(name) differs from before: \(Self.differingPaths(original, now).joined(separator: ", "))")
-            }
-        }
+        var cleanUp = ProbeCleanUp(client: c, redactor: redactor, record: record, scratchPrefix: scratchPrefix,
+                                   base: base, report: report)
+        cleanUp.run()
+        report = cleanUp.report
         if report.leftovers.isEmpty && report.differences.isEmpty {
             emit("clean-up: every scratch object removed; the console reads as before")
         } else {
