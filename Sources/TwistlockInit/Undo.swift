@@ -178,41 +178,10 @@ public final class UndoRunner {
 
     public func run() -> UndoReport {
         var report = UndoReport()
-        let redactor = log.redactor
-        let backup: Backup
-        let values: Values
-        do {
-            backup = try Backup.read(options.backup)
-            for s in backup.secrets { redactor.add(s) }
-            values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, secretsDir: options.secretsDir)
-            for s in values.secrets { redactor.add(s) }
-        } catch {
-            report.problems = JobRunner.problemLines(error).map { redactor.redact($0) }
-            report.exitCode = UndoExitCode.invalidInput
-            log.log(.error, "nothing was sent to the console: the input is invalid")
-            for p in report.problems { log.log(.error, p) }
-            return report
-        }
-        var connection = ConsoleConnection(baseURL: options.consoleURL, caFile: options.caFile)
-        connection.requestTimeout = options.requestTimeout
-        connection.maxRetries = options.maxRetries
-        connection.backoffBase = options.backoffBase
-        let client: ConsoleClient
-        do {
-            client = try ConsoleClient(connection: connection, redactor: redactor)
-        } catch {
-            report.problems = ["--ca-file: \(error)"]
-            report.exitCode = UndoExitCode.invalidInput
-            log.log(.error, report.problems[0])
-            return report
-        }
+        guard let (backup, values) = loadInput(&report) else { return report }
+        guard let client = makeClient(values: values, report: &report) else { return report }
         defer { client.shutdown() }
-        client.onRetry = { [log] line in log.log(.warn, line) }
-        if let user = values.root["console"]?["credentials"]?["username"]?.stringValue,
-           let pass = values.root["console"]?["credentials"]?["password"]?.stringValue, !user.isEmpty {
-            client.setCredentials(username: user, password: pass)
-        }
-        let ledger = Ledger(redactor: redactor)
+        let ledger = Ledger(redactor: log.redactor)
         let verb = options.dryRun ? "undo --dry-run" : "undo"
         log.print("twistlock-init \(verb) of the run of \(backup.created.isEmpty ? "(unknown time)" : backup.created) against \(options.consoleURL)")
         if !backup.console.isEmpty, backup.console != options.consoleURL {
@@ -221,19 +190,73 @@ public final class UndoRunner {
         for entry in UndoRunner.entries(backup.objects).reversed() {
             let outcome = undo(entry, client: client, ledger: ledger)
             report.outcomes.append(outcome)
-            // Put back / removed: the detail says it ("would be put back" in a dry run).
-            let said = outcome.action == .restored || outcome.action == .removed
-            let line = said ? "\(entry.first.object): \(outcome.detail)"
-                : "\(entry.first.object): \(outcome.action.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")"
-            let fields: [String: JSON] = ["object": .string(entry.first.object), "action": .string(outcome.action.rawValue),
-                                          "detail": .string(outcome.detail)]
-            switch outcome.action {
-            case .failed: log.log(.error, line, fields: fields)
-            case .changedSince, .notUndoable: log.log(.warn, line, fields: fields)
-            default: log.log(.info, line, fields: fields)
-            }
+            logOutcome(outcome, of: entry)
         }
-        let count = { (a: UndoAction) in report.outcomes.filter { $0.action == a }.count }
+        conclude(&report, verb: verb)
+        return report
+    }
+
+    /// The backup and the values (for the credentials), their secrets masked from here on.
+    /// nil (the report says why): the input is invalid.
+    private func loadInput(_ report: inout UndoReport) -> (Backup, Values)? {
+        let redactor = log.redactor
+        do {
+            let backup = try Backup.read(options.backup)
+            for s in backup.secrets { redactor.add(s) }
+            let values = try ValuesLoader.load(files: options.valuesFiles, sets: options.sets, secretsDir: options.secretsDir)
+            for s in values.secrets { redactor.add(s) }
+            return (backup, values)
+        } catch {
+            report.problems = JobRunner.problemLines(error).map { redactor.redact($0) }
+            report.exitCode = UndoExitCode.invalidInput
+            log.log(.error, "nothing was sent to the console: the input is invalid")
+            for p in report.problems { log.log(.error, p) }
+            return nil
+        }
+    }
+
+    /// The console client with its retry log and the values' credentials. nil (the report
+    /// says why): the CA file cannot be used.
+    private func makeClient(values: Values, report: inout UndoReport) -> ConsoleClient? {
+        var connection = ConsoleConnection(baseURL: options.consoleURL, caFile: options.caFile)
+        connection.requestTimeout = options.requestTimeout
+        connection.maxRetries = options.maxRetries
+        connection.backoffBase = options.backoffBase
+        let client: ConsoleClient
+        do {
+            client = try ConsoleClient(connection: connection, redactor: log.redactor)
+        } catch {
+            report.problems = ["--ca-file: \(error)"]
+            report.exitCode = UndoExitCode.invalidInput
+            log.log(.error, report.problems[0])
+            return nil
+        }
+        client.onRetry = { [log] line in log.log(.warn, line) }
+        if let user = values.root["console"]?["credentials"]?["username"]?.stringValue,
+           let pass = values.root["console"]?["credentials"]?["password"]?.stringValue, !user.isEmpty {
+            client.setCredentials(username: user, password: pass)
+        }
+        return client
+    }
+
+    private func logOutcome(_ outcome: UndoOutcome, of entry: Entry) {
+        // Put back / removed: the detail says it ("would be put back" in a dry run).
+        let said = outcome.action == .restored || outcome.action == .removed
+        let line = said ? "\(entry.first.object): \(outcome.detail)"
+            : "\(entry.first.object): \(outcome.action.rawValue)\(outcome.detail.isEmpty ? "" : " — \(outcome.detail)")"
+        let fields: [String: JSON] = ["object": .string(entry.first.object), "action": .string(outcome.action.rawValue),
+                                      "detail": .string(outcome.detail)]
+        switch outcome.action {
+        case .failed: log.log(.error, line, fields: fields)
+        case .changedSince, .notUndoable: log.log(.warn, line, fields: fields)
+        default: log.log(.info, line, fields: fields)
+        }
+    }
+
+    /// The exit code and the summary line.
+    private func conclude(_ report: inout UndoReport, verb: String) {
+        let outcomes = report.outcomes
+        let count = { (a: UndoAction) in outcomes.filter { $0.action == a }.count }
         if count(.failed) > 0 {
             report.exitCode = UndoExitCode.failed
         } else if count(.changedSince) > 0 {
@@ -242,9 +265,10 @@ public final class UndoRunner {
         let would = options.dryRun ? "would be " : ""
         log.print("\(verb): \(count(.restored)) \(would)put back, \(count(.removed)) \(would)removed, \(count(.unchanged)) already as before, \(count(.changedSince)) changed since the run and left alone, \(count(.notUndoable)) cannot be undone, \(count(.failed)) failed",
                   event: "summary", fields: report.json.objectValue?.filter { $0.key != "objects" } ?? [:])
-        return report
     }
 
+    /// One object: compared with what the run wrote, then removed (created by the run) or put
+    /// back (updated by it).
     private func undo(_ entry: Entry, client: ConsoleClient, ledger: Ledger) -> UndoOutcome {
         let name = entry.first.object
         if let why = entry.notUndoable { return UndoOutcome(object: name, action: .notUndoable, detail: why) }
@@ -270,46 +294,59 @@ public final class UndoRunner {
                 forced = " (changed since the run; --force)"
             }
             guard let original else {
-                // Created by the run: removed where the API has a delete for it.
-                let path: String
-                switch target {
-                case .user(let user): path = "users/\(UndoRunner.segment(user))"
-                case .group:
-                    let id = current?["_id"]?.stringValue ?? current?["groupName"]?.stringValue ?? ""
-                    path = "groups/\(UndoRunner.segment(id))"
-                case .path(let p):
-                    return UndoOutcome(object: name, action: .notUndoable, detail: "created by the run at \(p); no delete known")
-                }
-                let r = ledger.record(step: "undo", object: name, method: "DELETE", target: client.apiPath(path),
-                                      before: current, after: nil, sensitive: [], planned: options.dryRun, status: nil)
-                if !options.dryRun {
-                    let resp = try client.request(method: "DELETE", path: path, body: nil)
-                    guard resp.ok else {
-                        return UndoOutcome(object: name, action: .failed, detail: "DELETE \(client.apiPath(path)): \(resp.status) \(resp.message)")
-                    }
-                }
-                render(r)
-                return UndoOutcome(object: name, action: .removed, detail: (options.dryRun ? "would be deleted" : "deleted") + forced)
+                return try remove(entry, target: target, current: current, forced: forced, client: client, ledger: ledger)
             }
-            let method = entry.first.method
-            let path = UndoRunner.relative(entry.first.path)
-            let r = ledger.record(step: "undo", object: name, method: method, target: client.apiPath(path),
-                                  before: current, after: original, sensitive: [], planned: options.dryRun, status: nil)
-            var detail = (options.dryRun ? "would be put back" : "put back") + forced
-            if entry.writes.contains(where: { $0.sent?["password"] != nil }) {
-                detail += "; its password as the run set it stays (the console never shows a password, so the earlier one is not known)"
-            }
-            if !options.dryRun {
-                let resp = try client.request(method: method, path: path, body: original)
-                guard resp.ok else {
-                    return UndoOutcome(object: name, action: .failed, detail: "\(method) \(client.apiPath(path)): \(resp.status) \(resp.message)")
-                }
-            }
-            render(r)
-            return UndoOutcome(object: name, action: .restored, detail: detail)
+            return try putBack(entry, original: original, current: current, forced: forced, client: client, ledger: ledger)
         } catch {
             return UndoOutcome(object: name, action: .failed, detail: log.redactor.redact("\(error)"))
         }
+    }
+
+    /// Created by the run: removed where the API has a delete for it.
+    private func remove(_ entry: Entry, target: Target, current: JSON?, forced: String,
+                        client: ConsoleClient, ledger: Ledger) throws -> UndoOutcome {
+        let name = entry.first.object
+        let path: String
+        switch target {
+        case .user(let user): path = "users/\(UndoRunner.segment(user))"
+        case .group:
+            let id = current?["_id"]?.stringValue ?? current?["groupName"]?.stringValue ?? ""
+            path = "groups/\(UndoRunner.segment(id))"
+        case .path(let p):
+            return UndoOutcome(object: name, action: .notUndoable, detail: "created by the run at \(p); no delete known")
+        }
+        let r = ledger.record(step: "undo", object: name, method: "DELETE", target: client.apiPath(path),
+                              before: current, after: nil, sensitive: [], planned: options.dryRun, status: nil)
+        if !options.dryRun {
+            let resp = try client.request(method: "DELETE", path: path, body: nil)
+            guard resp.ok else {
+                return UndoOutcome(object: name, action: .failed, detail: "DELETE \(client.apiPath(path)): \(resp.status) \(resp.message)")
+            }
+        }
+        render(r)
+        return UndoOutcome(object: name, action: .removed, detail: (options.dryRun ? "would be deleted" : "deleted") + forced)
+    }
+
+    /// Updated by the run: the earlier object sent with the run's own request (method and path).
+    private func putBack(_ entry: Entry, original: JSON, current: JSON?, forced: String,
+                         client: ConsoleClient, ledger: Ledger) throws -> UndoOutcome {
+        let name = entry.first.object
+        let method = entry.first.method
+        let path = UndoRunner.relative(entry.first.path)
+        let r = ledger.record(step: "undo", object: name, method: method, target: client.apiPath(path),
+                              before: current, after: original, sensitive: [], planned: options.dryRun, status: nil)
+        var detail = (options.dryRun ? "would be put back" : "put back") + forced
+        if entry.writes.contains(where: { $0.sent?["password"] != nil }) {
+            detail += "; its password as the run set it stays (the console never shows a password, so the earlier one is not known)"
+        }
+        if !options.dryRun {
+            let resp = try client.request(method: method, path: path, body: original)
+            guard resp.ok else {
+                return UndoOutcome(object: name, action: .failed, detail: "\(method) \(client.apiPath(path)): \(resp.status) \(resp.message)")
+            }
+        }
+        render(r)
+        return UndoOutcome(object: name, action: .restored, detail: detail)
     }
 
     /// The object as the console holds it now (nil: not there).
