@@ -4,7 +4,8 @@
 -- Anything but an object with a boolean `initialized` is refused, naming the endpoint: an
 -- answer of the wrong shape must not be taken for "not initialized" (that would sign up).
 local answers = require("answers")
-local creds = values.console.credentials
+local fields = require("settings_fields")
+local creds = fields.lookup(values, "console.credentials")
 
 local r = console.request{method = "GET", path = "settings/initialized", auth = false}
 local endpoint = answers.endpoint("GET", "settings/initialized")

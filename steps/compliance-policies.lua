@@ -15,9 +15,10 @@ local tables = require("tables")
 local policy = require("policy")
 local answers = require("answers")
 local compliance = require("policy_compliance")
+local fields = require("settings_fields")
 
 local name = policy.rule_name(values)
-local cconf = values.policies.compliance or {}
+local cconf = fields.lookup(values, "policies.compliance") or {}
 local templates = compliance.templates(cconf.templates, "policies.compliance.templates")
 local threshold = policy.severity(cconf.alertThreshold, "policies.compliance.alertThreshold")
 

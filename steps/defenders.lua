@@ -5,8 +5,9 @@
 -- document, then wait until the DaemonSet has rolled out on every node.
 -- Plan mode: the applies are server-side dry runs and there is no wait.
 local manifest = require("k8s_manifest")
+local fields = require("settings_fields")
 
-local d = values.defender
+local d = fields.lookup(values, "defender")
 local namespace = d.namespace
 if type(namespace) ~= "string" or namespace == "" then
   error("defender.namespace: required (the namespace the Defenders run in)")
@@ -45,7 +46,7 @@ local notes = manifest.adjust(docs, {
   tolerations = d.tolerations,
   capabilities_drop = d.securityCapabilitiesDrop,
   capabilities_add = d.securityCapabilitiesAdd,
-  pull_secret = values.imagePullSecretName,
+  pull_secret = fields.lookup(values, "imagePullSecretName"),
   image = image,
 })
 if #notes > 0 then

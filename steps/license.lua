@@ -5,7 +5,8 @@
 -- "cannot compare" (a line of the plan, not a change); otherwise installing it is planned.
 local dates = require("dates")
 local answers = require("answers")
-local key = values.console.license
+local fields = require("settings_fields")
+local key = fields.lookup(values, "console.license")
 
 --- The console's license: nil and a reason when none is installed, or when it is expired or
 --- unreadable; the license and its expiry time otherwise.

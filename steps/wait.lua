@@ -1,6 +1,7 @@
 -- wait: poll the console until it answers, within init.waitTimeoutSeconds, with a progress
 -- line every 10 seconds. A console may take minutes to come up after an install or upgrade.
-local timeout = values.init.waitTimeoutSeconds
+local fields = require("settings_fields")
+local timeout = fields.lookup(values, "init.waitTimeoutSeconds")
 local started = time.now()
 local attempts, last_note = 0, 0
 

@@ -3,6 +3,8 @@
 -- No host primitives here (testable with a plain lua5.4).
 local M = {}
 
+local fields = require("settings_fields")
+
 -- Whether a table has any entry. `pairs`, not `next`: `values` tables are read-only views
 -- whose entries only `pairs` (the __pairs metamethod) can see.
 local function has_entries(t)
@@ -57,17 +59,17 @@ end
 --- `common.DaemonSetOptions` from the values, field names exactly as the console's OpenAPI
 --- document spells them (the console is Go: a misspelt field is silently dropped).
 function M.daemonset_options(values, image)
-  local d = values.defender or {}
+  local d = fields.lookup(values, "defender") or {}
   local selinux = d.selinux ~= false
   local opts = {
     consoleAddr = d.consoleAddress,
     namespace = d.namespace,
-    orchestration = values.openshift == true and "openshift" or "kubernetes",
+    orchestration = fields.lookup(values, "openshift") == true and "openshift" or "kubernetes",
     containerRuntime = d.containerRuntime,
     collectPodLabels = d.collectLabels ~= false,
     serviceaccounts = d.monitorServiceAccounts ~= false,
     uniqueHostname = d.uniqueHostName == true,
-    istio = (values.istio ~= nil and values.istio.enabled == true),
+    istio = fields.lookup(values, "istio.enabled") == true,
     selinux = selinux,
     -- SELinux-enforcing hosts run the Defender unprivileged with the spc_t type.
     privileged = (d.privileged == true) and not selinux,
@@ -80,7 +82,8 @@ function M.daemonset_options(values, image)
   -- a string is the console's form; a map (Kubernetes' form) is set on the pods by adjust()
   if type(d.nodeSelector) == "string" and d.nodeSelector ~= "" then opts.nodeSelector = d.nodeSelector end
   if not is_empty(d.priorityClassName) then opts.priorityClassName = d.priorityClassName end
-  if not is_empty(values.imagePullSecretName) then opts.secretsname = values.imagePullSecretName end
+  local pull_secret = fields.lookup(values, "imagePullSecretName")
+  if not is_empty(pull_secret) then opts.secretsname = pull_secret end
   if image ~= nil then opts.image = image end
   local p = d.proxy
   if p ~= nil and not is_empty(p.address) then

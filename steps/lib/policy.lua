@@ -15,6 +15,7 @@
 local M = {}
 
 local T = require("tables")
+local fields = require("settings_fields")
 
 --- The sub-object `parent[key]`, created (as an empty object) when missing or null.
 function M.ensure_object(parent, key)
@@ -76,8 +77,7 @@ end
 
 --- Validates `policies.name` and returns it.
 function M.rule_name(values_root)
-  local p = values_root and values_root.policies
-  local name = p and p.name
+  local name = fields.lookup(values_root, "policies.name")
   if type(name) ~= "string" or name:match("^%s*$") then
     error("policies.name: must be a non-empty string (the name of the rules this job owns)", 0)
   end
