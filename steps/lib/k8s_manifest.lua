@@ -177,8 +177,8 @@ function M.pod_labels(values)
   local labels, origin = {}, {}
   for k, v in pairs(M.bigbang_defender_labels) do labels[k] = v end
   local sources = {
-    {"podLabels", values.podLabels},
-    {"defender.podLabels", values.defender and values.defender.podLabels},
+    {"podLabels", fields.lookup(values, "podLabels")},
+    {"defender.podLabels", fields.lookup(values, "defender.podLabels")},
   }
   for _, source in ipairs(sources) do
     if type(source[2]) == "table" then
