@@ -156,11 +156,6 @@ public final class ConsoleClient: @unchecked Sendable {
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(connection.requestTimeout * 1000)))
         config.redirectConfiguration = .disallow
-        // A refused connection fails the attempt at once and is retried by the transport, with
-        // the backoff, the interrupt and `refusalTolerance` (AsyncHTTPClient would otherwise
-        // retry it inside one attempt until the connect timeout, hiding it from the wait
-        // step's own timeout).
-        config.connectionPool.retryConnectionEstablishment = false
         config.decompression = .disabled
         transport = Transport(peer: .init(name: "the console", url: connection.baseURL, caFile: connection.caFile, diagnose: true),
                               configuration: config, policy: .console(connection), interrupt: interrupt,

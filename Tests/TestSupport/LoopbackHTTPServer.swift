@@ -14,14 +14,29 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     public struct Response: Sendable {
+        /// What the server does with the request.
+        public enum Reply: Sendable {
+            case answer
+            /// Closes the connection without answering (the request was read).
+            case closeWithoutAnswer
+            /// Keeps the connection open without answering until the server stops (or 10 s).
+            case hang
+        }
         public var status: Int
         public var contentType: String
         public var body: String
-        public init(_ status: Int, _ body: String = "", contentType: String = "application/json") {
+        /// Extra header lines (`Retry-After`).
+        public var headers: [(String, String)] = []
+        public var reply = Reply.answer
+        public init(_ status: Int, _ body: String = "", contentType: String = "application/json",
+                    headers: [(String, String)] = []) {
             self.status = status
             self.body = body
             self.contentType = contentType
+            self.headers = headers
         }
+        public static let closeWithoutAnswer: Response = { var r = Response(0); r.reply = .closeWithoutAnswer; return r }()
+        public static let hang: Response = { var r = Response(0); r.reply = .hang; return r }()
     }
 
     private let fd: Int32
@@ -31,6 +46,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private var log: [Request] = []
     private var stopped = false
     private let done = DispatchSemaphore(value: 0)
+    /// Signalled (once per hanging connection) when the server stops.
+    private let stopping = DispatchSemaphore(value: 0)
+    private var hanging = 0
 
     public var url: String { "http://127.0.0.1:\(port)" }
     public var received: [Request] { lock.withLock { log } }
@@ -51,6 +69,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             return true
         }
         guard first else { return }
+        for _ in 0..<lock.withLock({ hanging }) { stopping.signal() }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
         _ = done.wait(timeout: .now() + 5)
@@ -70,7 +89,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ client: Int32) {
-        defer { close(client) }
+        var keepOpen = false
+        defer { if !keepOpen { close(client) } }
         Loopback.setTimeout(client, seconds: 5, send: false)
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
@@ -96,8 +116,21 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         let request = Request(method: String(parts[0]), path: String(parts[1]), body: Array(data[end..<min(data.count, end + contentLength)]))
         lock.withLock { log.append(request) }
         let response = handler(request)
+        switch response.reply {
+        case .answer: break
+        case .closeWithoutAnswer: return
+        case .hang:
+            keepOpen = true
+            lock.withLock { hanging += 1 }
+            Thread { [stopping] in
+                _ = stopping.wait(timeout: .now() + 10)
+                close(client)
+            }.start()
+            return
+        }
         let body = Array(response.body.utf8)
-        let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let extra = response.headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+        let head = "HTTP/1.1 \(response.status) X\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n"
         Loopback.sendAll(client, Array(head.utf8) + body)
     }
 }

@@ -68,6 +68,11 @@ final class Transport: @unchecked Sendable {
         self.interrupt = interrupt
         self.maxResponseBytes = maxResponseBytes
         self.deadline = deadline
+        // A refused connection fails the attempt at once and is retried here, with the backoff,
+        // the interrupt and the policy's budget (AsyncHTTPClient would otherwise retry it inside
+        // one attempt until the connect timeout, and name it a connect timeout).
+        var configuration = configuration
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let id = interrupt.onFire { [weak self] in self?.abandon() }
         lock.withLock { interruptHandler = id }

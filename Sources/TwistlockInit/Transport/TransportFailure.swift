@@ -124,7 +124,7 @@ enum TransportFailure {
         let at = url.map { "\(peer) at \($0)" } ?? peer
         switch cause(error) {
         case .plainHTTP:
-            return "TLS: \(at) speaks plain HTTP, not HTTPS: use \(url.map(httpURL) ?? "an http:// URL") (or the console's HTTPS port)"
+            return "TLS: \(at) speaks plain HTTP, not HTTPS: use \(url.map(httpURL) ?? "an http:// URL") (or \(peer)'s HTTPS port)"
         case .certificate:
             guard diagnose else {
                 return "TLS: \(at) presents a certificate the job does not accept (not issued by a CA it trusts, expired, or for another name)"
