@@ -22,11 +22,12 @@ extension LuaVM {
             guard let real = LuaVM.resolveInside(url.path, directory: directory.path) else {
                 throw LuaBridge.PathlessError(message: "\(directory.lastPathComponent)/lib/\(relative) is a link that points outside the steps directory \(directory.path); refused")
             }
-            guard let data = FileManager.default.contents(atPath: real) else {
-                throw LuaBridge.PathlessError(message: "cannot read \(url.path)")
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw LuaBridge.PathlessError(message: "\(url.path) is not valid UTF-8")
+            // A FIFO, a device or an oversize file is refused without hanging or filling memory.
+            let text: String
+            do {
+                text = try RegularFile.text(real)
+            } catch let refusal as RegularFile.Refusal {
+                throw LuaBridge.PathlessError(message: "\(url.path) \(refusal.reason)")
             }
             bridge.pushString(text)
             bridge.pushString("\(directory.lastPathComponent)/lib/\(relative)")

@@ -478,7 +478,7 @@ public final class JobRunner: @unchecked Sendable {
         let writesBefore = ctx.ledger.records.count
         let t0 = ProcessInfo.processInfo.systemUptime
         do {
-            let source = try String(contentsOf: spec.file, encoding: .utf8)
+            let source = try RegularFile.text(spec.file.path)
             defer {
                 watchdog.stepEnded()
                 client.stepDeadline = nil

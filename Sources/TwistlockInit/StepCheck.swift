@@ -1,5 +1,6 @@
 import Foundation
 import JobConfig
+import JSONModel
 import LuaHost
 
 /// Every step file (and every `lib/*.lua` of the steps directories) compiles: checked by
@@ -19,7 +20,11 @@ enum StepCheck {
         for file in files where seen.insert(file.standardizedFileURL.path).inserted {
             let source: String
             do {
-                source = try String(contentsOf: file, encoding: .utf8)
+                source = try RegularFile.text(file.path)
+            } catch let refusal as RegularFile.Refusal {
+                let step = steps.first { $0.file == file }.map { "step \"\($0.name)\": " } ?? ""
+                problems.append(ValuesProblem(key: file.path, message: step + refusal.reason))
+                continue
             } catch {
                 problems.append(ValuesProblem(key: file.path, message: "cannot be read as UTF-8 text"))
                 continue
