@@ -1,6 +1,7 @@
 -- metrics-user: the user Prometheus logs in with to scrape the console's metrics
--- (`monitoring.enabled`): basic auth, role auditor, name `monitoring.username`
--- [twistlock-metrics], password `monitoring.password` (values, or the secret file of that name).
+-- (`monitoring.enabled`): basic auth, role auditor, name `monitoring.username` (filled by the job:
+-- bigbang-metrics-sa for Big Bang values, else twistlock-metrics; docs/values.md), password
+-- `monitoring.password` (values, or the secret file of that name).
 --
 -- * Missing: created (POST users).
 -- * Present: brought back to role auditor and authType basic (PUT users, on a copy of the user

@@ -125,6 +125,14 @@ enum SchemaExport {
         \(jobKeys().encoded())
         {{- end -}}
 
+        {{/*
+        The keys only the Big Bang Twistlock package reads (see MetricsUser): values setting one
+        of them come from Big Bang (the metrics user's default name is then bigbang-metrics-sa).
+        */}}
+        {{- define "twistlock-init.bigBangMarkers" -}}
+        \(JSON.array(MetricsUser.bigBangMarkers.map { .array($0.map { .string($0) }) }).encoded())
+        {{- end -}}
+
         """
     }
 

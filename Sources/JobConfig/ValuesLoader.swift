@@ -9,7 +9,8 @@ import JSONModel
 /// 3. the `--set` arguments, applied on top of the files (Helm semantics, see
 ///    `SetArguments`);
 /// 4. the secrets directory: a file named like a secret key fills that key (the file wins);
-/// 5. list item defaults (`authType` of users and groups) where missing or empty;
+/// 5. list item defaults (`authType` of users and groups) where missing or empty, and the
+///    metrics user's name (`MetricsUser`);
 /// 6. validation: every problem at once (`ValuesError.invalid`), warnings kept in
 ///    `Values.warnings`.
 ///
@@ -66,6 +67,7 @@ public enum ValuesLoader {
             (root, filled) = try SecretsDirectory.fill(root, from: secretsDir, warnings: &warnings)
         }
         root = fillItemDefaults(root)
+        root = fillMetricsUsername(root, user: user)
         var validator = ValuesValidator()
         validator.fromSecretFiles = filled
         validator.validate(root)
@@ -133,6 +135,18 @@ public enum ValuesLoader {
         fill("additionalUsers", ValuesSchema.userAuthTypeDefault)
         fill("groups", ValuesSchema.groupAuthTypeDefault)
         return result
+    }
+
+    /// `monitoring.username` when missing, null or "" (after the secrets directory, whose file
+    /// wins): `MetricsUser.defaultName(for:)` of the user's values.
+    static func fillMetricsUsername(_ root: JSON, user: JSON) -> JSON {
+        guard case .object = root["monitoring"] ?? .object([:]) else { return root }   // wrong kind: reported
+        switch root["monitoring"]?["username"] {
+        case nil, .null?, .string("")?:
+            return SetArguments.set(root, [.key("monitoring"), .key("username")], .string(MetricsUser.defaultName(for: user)))
+        default:
+            return root
+        }
     }
 
     /// Reads a secret for the Lua `secret()` primitive (see `SecretsDirectory.readSecret`).

@@ -170,6 +170,16 @@ enum ValuesSchema {
     static let dnsLabelPattern = "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"
     static let objectNameSchema: [String: JSON] = [
         "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "maxLength": 253]
+    /// An object name, or empty (none).
+    static let objectNameOrEmptySchema: [String: JSON] = [
+        "pattern": "^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$", "maxLength": 253]
+    /// A key of a Secret's data (Kubernetes: letters, digits, `-`, `_`, `.`; at most 253).
+    /// (not `.`, `..` nor starting with `..`).
+    static let secretKeyNameSchema: [String: JSON] = ["pattern": "^\\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$", "maxLength": 253]
+    /// A Prometheus duration as the ServiceMonitor's CRD takes it (units in order: `1h30m`,
+    /// `30s`, `500ms`); empty: Prometheus' own default.
+    static let durationSchema: [String: JSON] = [
+        "pattern": "^((([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"]
     static let port = SchemaType.int(min: 1, max: 65535)
     static let unbounded = Int64.max
     static let stringMap = SchemaType.map(.string)
@@ -198,6 +208,8 @@ enum ValuesSchema {
             ])),
             .package("serviceEntries", .record([.package("custom")])),
             .package("tempo", .record([.package("enabled"), .package("namespaces"), .package("principals")])),
+            // Written by the Big Bang umbrella chart ("enabled" or "disabled").
+            .package("injection"),
             // Earlier versions of the Big Bang package.
             .package("hardened", .map(nil)),
             .package("console", .map(nil)),
@@ -340,10 +352,23 @@ enum ValuesSchema {
         ])),
         SchemaField("monitoring", .record([
             SchemaField("enabled", .bool, false),
-            SchemaField("username", .string, "twistlock-metrics"),
+            // Empty: MetricsUser.defaultName (the old job's name for Big Bang values).
+            SchemaField("username", .string, "", secret: true),
             SchemaField("password", .string, "", secret: true),
-            .chart("existingSecret", .string),
-            .package("serviceMonitor", .record([.package("scheme"), .package("tlsConfig", .map(nil))])),
+            .chart("existingSecret", .string, jsonSchema: objectNameOrEmptySchema),
+            .chart("usernameKey", .string, jsonSchema: secretKeyNameSchema),
+            .chart("passwordKey", .string, jsonSchema: secretKeyNameSchema),
+            // The ServiceMonitor the old chart created (chart/templates/servicemonitor.yaml).
+            .chart("serviceMonitor", .record([
+                .chart("enabled", .bool),
+                .chart("interval", .string, jsonSchema: durationSchema),
+                .chart("scrapeTimeout", .string, jsonSchema: durationSchema),
+                .chart("scheme", .oneOf(["", "http", "https"], closed: true)),
+                .chart("tlsConfig", .map(nil)),
+                .chart("port", .string, jsonSchema: ["minLength": 1, "maxLength": 63]),
+                .chart("labels", .labels),
+                .chart("selector", .labels),
+            ])),
         ])),
         SchemaField("policies", .record([
             SchemaField("enabled", .bool, true),
@@ -446,6 +471,7 @@ enum ValuesSchema {
         "console.credentials.password",
         "console.license",
         "defender.proxy.password",
+        "monitoring.username",
         "monitoring.password",
     ]
 

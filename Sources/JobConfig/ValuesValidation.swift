@@ -270,7 +270,7 @@ struct ValuesValidator {
                     secretFile: "console.credentials.password")
         }
         if Self.isOn(root, "monitoring.enabled") {
-            require(root, "monitoring.username", "when monitoring.enabled is true")
+            require(root, "monitoring.username", "when monitoring.enabled is true (leave it out for the default name)")
             require(root, "monitoring.password", "when monitoring.enabled is true", secretFile: "monitoring.password")
         }
         if Self.isOn(root, "sso.enabled") {

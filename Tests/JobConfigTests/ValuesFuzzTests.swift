@@ -71,6 +71,8 @@ final class ValuesFuzzTests: XCTestCase {
         for (n, (key, enabling)) in cases.enumerated() {
             // Whitespace-only counts as empty, for list item fields too.
             for empty in ["", "   ", "\n", " \t\r\n "] {
+                // "" is the metrics user's default name (MetricsUserTests); blank is refused.
+                if empty.isEmpty && key == "monitoring.username" { continue }
                 let base = try dir.write("base-\(n).yaml", "console: {credentials: {username: admin, password: admin-pw}}\n")
                 let on = try dir.write("on-\(n).yaml", enabling + "\n")
                 let components = try ValuePath.parse(key)

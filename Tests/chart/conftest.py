@@ -26,6 +26,7 @@ SECRET_KEYS = [
     "console.credentials.password",
     "console.license",
     "defender.proxy.password",
+    "monitoring.username",
     "monitoring.password",
 ]
 

@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import servicemonitor
 from conftest import (
     CHART, FULLNAME, NAMESPACE, RELEASE, ROOT, SECRET_KEYS, VALUES_FILES, arg_value, chart_defaults, container,
     find, get_path, inline_secrets, job, load_values, merged_values, mount_path, one, render,
@@ -228,6 +229,9 @@ def test_rendered_manifests_are_valid_kubernetes(helm, case, version):
     docs = render_case(helm, case)
     assert docs
     for doc in docs:
+        if doc["kind"] == "ServiceMonitor":  # a CRD kubernetes-validate does not know
+            servicemonitor.validate(doc, version)
+            continue
         kubernetes_validate.validate(doc, version, strict=True)
 
 
@@ -340,7 +344,7 @@ def test_secrets_never_reach_env_or_command_line(helm, case):
     # with it below; the admin's user name, often "admin", is checked by structure instead.)
     others = json.dumps([d for d in docs if d["kind"] != "Secret" and d["metadata"]["name"] != f"{FULLNAME}-steps"])
     for key, value in secrets.items():
-        if key != "console.credentials.username":
+        if not key.endswith(".username"):
             assert value not in others, f"the secret {key} is outside a Secret"
 
 
@@ -355,7 +359,8 @@ def test_secret_files_are_named_by_values_key(helm, case):
     for s in get_path(values, "init.existingSecrets", []) or []:
         covered |= {i["path"] for i in s["items"]}
     own = secret_data(one(docs, "Secret", f"{FULLNAME}-secrets"))
-    expected = {k: v for k, v in secrets.items() if k not in covered and k != "monitoring.password"}
+    # The metrics user's name and password come from the metrics Secret (test_monitoring.py).
+    expected = {k: v for k, v in secrets.items() if k not in covered and not k.startswith("monitoring.")}
     assert own == expected
     # Every file of the projected secrets directory, and where it comes from.
     files = {}
@@ -371,7 +376,7 @@ def test_secret_files_are_named_by_values_key(helm, case):
                 files[k] = name
     want = set(expected) | covered
     if get_path(values, "monitoring.enabled"):
-        want.add("monitoring.password")
+        want |= {"monitoring.username", "monitoring.password"}
     assert set(files) == want
 
 
@@ -461,7 +466,8 @@ def test_metrics_secret_of_its_own(helm):
     assert re.fullmatch(r"[A-Za-z0-9]{32}", data["password"])  # generated when not given
     src = [s["secret"] for s in volume(docs, "secrets")["projected"]["sources"]
            if s["secret"]["name"] == f"{FULLNAME}-metrics"]
-    assert src == [{"name": f"{FULLNAME}-metrics", "items": [{"key": "password", "path": "monitoring.password"}]}]
+    assert src == [{"name": f"{FULLNAME}-metrics", "items": [{"key": "username", "path": "monitoring.username"},
+                                                            {"key": "password", "path": "monitoring.password"}]}]
     docs = render(helm, sets=["monitoring.enabled=true", "monitoring.password=given-pw"])
     assert secret_data(one(docs, "Secret", f"{FULLNAME}-metrics"))["password"] == "given-pw"
     docs = render(helm, sets=["monitoring.enabled=true", "monitoring.existingSecret=mine"])

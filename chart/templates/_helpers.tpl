@@ -57,6 +57,68 @@ app.kubernetes.io/component: init-job
 {{- end -}}
 {{- end -}}
 
+{{/*
+The first key of the values only the Big Bang Twistlock package reads (twistlock-init.bigBangMarkers,
+generated from the job's schema), or empty: the job's rule (Sources/JobConfig/MetricsUser.swift).
+*/}}
+{{- define "twistlock-init.bigBangMarker" -}}
+{{- $found := "" -}}
+{{- range $path := fromJsonArray (include "twistlock-init.bigBangMarkers" .) -}}
+{{- if not $found -}}
+{{- $cur := $.Values -}}
+{{- $ok := true -}}
+{{- range $k := $path -}}
+{{- if and $ok (kindIs "map" $cur) (hasKey $cur $k) (not (kindIs "invalid" (get $cur $k))) -}}
+{{- $cur = get $cur $k -}}
+{{- else -}}
+{{- $ok = false -}}
+{{- end -}}
+{{- end -}}
+{{- if $ok }}{{ $found = join "." $path }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- $found -}}
+{{- end -}}
+
+{{/*
+The metrics user's name: monitoring.username, else bigbang-metrics-sa (the old job's) for values
+from Big Bang, else twistlock-metrics. The same rule as the job's (MetricsUser).
+*/}}
+{{- define "twistlock-init.metricsUsername" -}}
+{{- $name := toString (.Values.monitoring.username | default "") -}}
+{{- if $name -}}
+{{- $name -}}
+{{- else if include "twistlock-init.bigBangMarker" . -}}
+bigbang-metrics-sa
+{{- else -}}
+twistlock-metrics
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret holding the metrics user's name and password, and its keys, as JSON
+{name, usernameKey, passwordKey}: monitoring.existingSecret, or the chart's <fullname>-metrics.
+*/}}
+{{- define "twistlock-init.metricsSecret" -}}
+{{- $m := .Values.monitoring -}}
+{{- if $m.existingSecret -}}
+{{- if or $m.username $m.password -}}
+{{- fail (printf "monitoring.existingSecret %q holds the metrics user's name and password (keys %q and %q): leave monitoring.username and monitoring.password empty" (toString $m.existingSecret) (toString $m.usernameKey) (toString $m.passwordKey)) -}}
+{{- end -}}
+{{- range $key := list "usernameKey" "passwordKey" -}}
+{{- if not (get $m $key) -}}
+{{- fail (printf "monitoring.%s: required with monitoring.existingSecret (the key of the Secret %q that holds the %s)" $key (toString $m.existingSecret) (ternary "user name" "password" (eq $key "usernameKey"))) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq (toString $m.usernameKey) (toString $m.passwordKey) -}}
+{{- fail (printf "monitoring.usernameKey and monitoring.passwordKey: both name the key %q of the Secret %q; the user name and the password need a key each" (toString $m.usernameKey) (toString $m.existingSecret)) -}}
+{{- end -}}
+{{- toJson (dict "name" (toString $m.existingSecret) "usernameKey" (toString $m.usernameKey) "passwordKey" (toString $m.passwordKey)) -}}
+{{- else -}}
+{{- toJson (dict "name" (printf "%s-metrics" (include "twistlock-init.fullname" .)) "usernameKey" "username" "passwordKey" "password") -}}
+{{- end -}}
+{{- end -}}
+
 {{/* True (non-empty) when the image named is the old shell job's base image. */}}
 {{- define "twistlock-init.legacyImage" -}}
 {{- if regexMatch "(^|/)big-bang/base$" (toString .Values.init.image.repository) -}}true{{- end -}}

@@ -50,7 +50,7 @@
 
 ---@class Values.monitoring
 ---@field enabled boolean default false
----@field username string default "twistlock-metrics"
+---@field username string (secret)
 ---@field password string (secret)
 
 ---@class Values.defender
