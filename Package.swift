@@ -154,16 +154,21 @@ let package = Package(
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel", "TestSupport"]),
         .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel"]),
         .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel", "TestSupport"]),
+        // The job's parts on their own: the console request, the Kubernetes client (against the
+        // Kubernetes simulator as its peer), kubeconfig, YAML, the redactor, the primitives'
+        // declarations, the clients' lifecycle. Running steps end to end is StepTests'.
         .testTarget(
-            name: "KubeTests",
-            dependencies: ["KubeSimulator", "TwistlockInit", "JSONModel"],
+            name: "TwistlockInitTests",
+            dependencies: [
+                "TwistlockInit", "KubeSimulator", "LuaHost", "JobConfig", "JSONModel", "TestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swift5
         ),
         .testTarget(
             name: "StepTests",
             dependencies: [
                 "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel", "TestSupport",
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swift5
         ),

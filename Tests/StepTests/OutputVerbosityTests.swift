@@ -49,14 +49,6 @@ final class OutputVerbosityTests: XCTestCase {
         await h.stop()
     }
 
-    func testColourOnlyOnATerminalAndNeverWithNoColor() throws {
-        XCTAssertTrue(TerminalColor.enabled(noColorFlag: false, environment: [:], isTerminal: true))
-        XCTAssertFalse(TerminalColor.enabled(noColorFlag: false, environment: [:], isTerminal: false))
-        XCTAssertFalse(TerminalColor.enabled(noColorFlag: true, environment: [:], isTerminal: true))
-        XCTAssertFalse(TerminalColor.enabled(noColorFlag: false, environment: ["NO_COLOR": "1"], isTerminal: true))
-        XCTAssertTrue(TerminalColor.enabled(noColorFlag: false, environment: ["NO_COLOR": ""], isTerminal: true), "no-color.org: an empty NO_COLOR is unset")
-    }
-
     /// The real binary, piped: no escape codes; under a pseudo-terminal (`script`): colour, unless
     /// --no-color or NO_COLOR.
     func testTheBinaryColoursATerminalOnly() async throws {

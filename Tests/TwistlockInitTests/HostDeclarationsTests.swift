@@ -2,6 +2,7 @@ import Foundation
 import JobConfig
 import JSONModel
 import LuaHost
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -11,7 +12,7 @@ final class HostDeclarationsTests: XCTestCase {
     /// Names declared in host.lua: `function a.b(`, `a.b = …`, globals `x = …`, and
     /// `---@field f` lines of a `---@class ns` that names a namespace.
     static func declaredNames() throws -> Set<String> {
-        let file = StepHarness.projectSteps.appendingPathComponent("types/host.lua")
+        let file = Project.steps.appendingPathComponent("types/host.lua")
         let text = try String(contentsOf: file, encoding: .utf8)
         var names = Set<String>()
         var currentClass: String?
@@ -48,7 +49,7 @@ final class HostDeclarationsTests: XCTestCase {
         let ctx = JobContext(mode: .run, strict: false, values: values, redactor: redactor, log: log,
                              console: client, secretsDir: nil)
         let vm = try LuaVM()
-        try Primitives.register(on: vm, context: ctx, stepsDirs: [StepHarness.projectSteps])
+        try Primitives.register(on: vm, context: ctx, stepsDirs: [Project.steps])
         return vm
     }
 
