@@ -10,8 +10,7 @@ import TwistlockInitCLI
 /// Kubernetes API server on loopback, runs the job against them with demo values (plus the
 /// operator's own -f/--set/--steps-dir), then runs it again to show that a second run writes
 /// nothing. A binary of its own so that `twistlock-init`, the one in the image, links neither
-/// the simulators nor Hummingbird.
-@main
+/// the simulators nor Hummingbird. Started by `DemoMain`.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twistlock-demo",
