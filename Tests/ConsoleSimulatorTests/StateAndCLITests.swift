@@ -195,21 +195,14 @@ final class StateAndCLITests: XCTestCase {
     // MARK: TLS
 
     func testServesHTTPSFromPEMFiles() async throws {
-        let openssl = "/usr/bin/openssl", curl = "/usr/bin/curl"
-        guard FileManager.default.isExecutableFile(atPath: openssl), FileManager.default.isExecutableFile(atPath: curl) else {
+        let curl = "/usr/bin/curl"
+        guard OpenSSL.isAvailable, FileManager.default.isExecutableFile(atPath: curl) else {
             throw XCTSkip("needs openssl and curl to make and check a certificate")
         }
         let dir = try temporaryDirectory()
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let gen = Process()
-        gen.executableURL = URL(fileURLWithPath: openssl)
-        gen.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        gen.standardOutput = FileHandle.nullDevice
-        gen.standardError = FileHandle.nullDevice
-        try gen.run()
-        gen.waitUntilExit()
-        XCTAssertEqual(gen.terminationStatus, 0)
+        try OpenSSL.run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
 
         var options = SimulatorOptions()
         options.tlsCertificatePath = cert

@@ -11,7 +11,7 @@ final class ConnectionFailureTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+        guard OpenSSL.isAvailable else {
             throw XCTSkip("openssl is needed to make test certificates")
         }
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("conn-\(UUID().uuidString)")
@@ -20,18 +20,6 @@ final class ConnectionFailureTests: XCTestCase {
 
     override func tearDownWithError() throws {
         if let dir { try? FileManager.default.removeItem(at: dir) }
-    }
-
-    func openssl(_ args: [String], in dir: URL) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw HardeningError("openssl \(args.joined(separator: " ")) failed") }
     }
 
     /// A CA and a server certificate for `san`, valid from `start` to `end` (openssl ca dates).
@@ -56,12 +44,12 @@ final class ConnectionFailureTests: XCTestCase {
         basicConstraints = CA:FALSE
         extendedKeyUsage = serverAuth
         """.write(to: d.appendingPathComponent("ca.cnf"), atomically: true, encoding: .utf8)
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-                     "-subj", "/CN=connection test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-                     "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: d)
-        try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=server"], in: d)
-        try openssl(["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "server.csr",
-                     "-out", "server.pem", "-startdate", start, "-enddate", end, "-extensions", "e"], in: d)
+        try OpenSSL.run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                         "-subj", "/CN=connection test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], in: d)
+        try OpenSSL.run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=server"], in: d)
+        try OpenSSL.run(["ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "server.csr",
+                         "-out", "server.pem", "-startdate", start, "-enddate", end, "-extensions", "e"], in: d)
         return (d.appendingPathComponent("ca.pem").path, d.appendingPathComponent("server.pem").path, d.appendingPathComponent("server.key").path)
     }
 
@@ -94,7 +82,7 @@ final class ConnectionFailureTests: XCTestCase {
         XCTAssertTrue(error.contains("the console at \(https) speaks plain HTTP, not HTTPS: use \(h.consoleURL)"), error)
         XCTAssertFalse(error.contains("--ca-file"), "no wrong hint: \(error)")
         // The same with a CA given: still the port, not the certificate.
-        let withCA = try await waitError(h, url: https, caFile: TLSFixtures.caFile(in: dir))
+        let withCA = try await waitError(h, url: https, caFile: TestCertificates.localhost(in: dir).ca)
         XCTAssertTrue(withCA.contains("speaks plain HTTP"), withCA)
         await h.stop()
     }
@@ -160,13 +148,5 @@ final class ConnectionFailureTests: XCTestCase {
         let error = try await waitError(h, url: proxy.url)
         XCTAssertTrue(error.contains("a proxy is in the way: \(proxy.url) answered 407 Proxy Authentication Required"), error)
         await h.stop()
-    }
-}
-
-enum TLSFixtures {
-    /// Some CA file (the connection never gets as far as the certificate).
-    static func caFile(in dir: URL) throws -> String {
-        let (ca, _, _) = try TLSTests.makeCertificates(in: dir)
-        return ca
     }
 }

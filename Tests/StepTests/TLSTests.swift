@@ -1,51 +1,21 @@
 import ConsoleSimulator
 import Foundation
 import JSONModel
+import TestSupport
 import TwistlockInit
 import XCTest
 
 /// The console over HTTPS with a certificate from a private CA: verified with --ca-file,
 /// refused without it (the job never turns verification off).
 final class TLSTests: XCTestCase {
-    /// Makes a CA and a server certificate for 127.0.0.1 with openssl; returns (ca, cert, key).
-    static func makeCertificates(in dir: URL) throws -> (String, String, String) {
-        let ca = dir.appendingPathComponent("ca.pem").path
-        let caKey = dir.appendingPathComponent("ca.key").path
-        let key = dir.appendingPathComponent("server.key").path
-        let csr = dir.appendingPathComponent("server.csr").path
-        let cert = dir.appendingPathComponent("server.pem").path
-        let ext = dir.appendingPathComponent("ext.cnf").path
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-            .write(toFile: ext, atomically: true, encoding: .utf8)
-        let commands: [[String]] = [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2",
-             "-subj", "/CN=twistlock-init test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert,
-             "-days", "2", "-extfile", ext],
-        ]
-        for args in commands {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw NSError(domain: "openssl", code: Int(p.terminationStatus)) }
-        }
-        return (ca, cert, key)
-    }
-
     func testHTTPSConsoleIsVerifiedWithTheGivenCAAndRefusedWithout() async throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+        guard OpenSSL.isAvailable else {
             throw XCTSkip("openssl is needed to make test certificates")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (ca, cert, key) = try TLSTests.makeCertificates(in: dir)
+        let (ca, cert, key) = try TestCertificates.localhost(in: dir)
         var options = SimulatorOptions()
         options.tlsCertificatePath = cert
         options.tlsKeyPath = key

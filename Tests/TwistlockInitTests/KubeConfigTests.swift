@@ -1,6 +1,7 @@
 import Foundation
 import JSONModel
 import KubeSimulator
+import TestSupport
 import TwistlockInit
 import XCTest
 

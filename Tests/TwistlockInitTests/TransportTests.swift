@@ -321,13 +321,13 @@ final class TransportTests: XCTestCase {
     /// not trust — are named for what they are and never retried, even for a read, on both
     /// peers; no dependency text (BoringSSL's source paths, type names) reaches the sentence.
     func testTLSFailuresAreNamedAndNeverRetriedOnBothPeers() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+        guard OpenSSL.isAvailable else {
             throw XCTSkip("openssl is needed to make test certificates")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("transport-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (_, certPath, keyPath) = try TLSTests.makeCertificates(in: dir)
+        let (_, certPath, keyPath) = try TestCertificates.localhost(in: dir)
         let plain = KubeSimulator(options: .init(token: nil))
         try plain.start()
         defer { plain.stop() }

@@ -1,8 +1,8 @@
 // Test-only TLS material for the KubeSimulator's HTTPS mode: a throwaway CA and a server
 // certificate for 127.0.0.1/localhost signed by it (valid until 2126), plus an unrelated CA.
 // Generated once with openssl for these tests; it protects nothing.
-enum TestTLS {
-    static let caPEM = """
+public enum TestTLS {
+    public static let caPEM = """
 -----BEGIN CERTIFICATE-----
 MIIBnDCCAUGgAwIBAgIUHPC2yePrZOjvUkBEBCoGEXaT1tQwCgYIKoZIzj0EAwIw
 GjEYMBYGA1UEAwwPa3ViZXNpbS10ZXN0LWNhMCAXDTI2MTEyNzA5NTUzMFoYDzIx
@@ -16,7 +16,7 @@ zj0EAwIDSQAwRgIhALYZsGgnOCD26YPaT2tsi5AwInwlSEi4yImBfrp3K9oGAiEA
 -----END CERTIFICATE-----
 """
 
-    static let serverCertificatePEM = """
+    public static let serverCertificatePEM = """
 -----BEGIN CERTIFICATE-----
 MIIBvDCCAWOgAwIBAgIUZux7K9Txn7fnZ35MlRsgmVjtA+EwCgYIKoZIzj0EAwIw
 GjEYMBYGA1UEAwwPa3ViZXNpbS10ZXN0LWNhMCAXDTI2MTEyNzA5NTUzMFoYDzIx
@@ -31,7 +31,7 @@ quP0zlhHPHpeds5wqY6iQw==
 -----END CERTIFICATE-----
 """
 
-    static let serverKeyPEM = """
+    public static let serverKeyPEM = """
 -----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgeoZsFpOunPciriDT
 trzzedE+2bp2UT0M2oueZN5vRR+hRANCAAT360EUw3c4HRM8R4lfPWxdUt6neuAO
@@ -39,7 +39,7 @@ trzzedE+2bp2UT0M2oueZN5vRR+hRANCAAT360EUw3c4HRM8R4lfPWxdUt6neuAO
 -----END PRIVATE KEY-----
 """
 
-    static let unrelatedCAPEM = """
+    public static let unrelatedCAPEM = """
 -----BEGIN CERTIFICATE-----
 MIIBhDCCASugAwIBAgIUCrucank7EXRkeBWz1ZsawiL+H8swCgYIKoZIzj0EAwIw
 FzEVMBMGA1UEAwwMdW5yZWxhdGVkLWNhMCAXDTI2MTEyNzA5NTUzMFoYDzIxMjYx
