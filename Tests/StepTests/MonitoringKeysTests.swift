@@ -89,6 +89,33 @@ final class MonitoringKeysTests: XCTestCase {
         await h.stop()
     }
 
+    /// Plan on a console the old job configured (migrating.md, step 4): the plan names the user
+    /// it would restore, writes nothing, and neither the new password nor the report carries it;
+    /// a JSON log neither.
+    func testThePlanNamesTheOldJobsUserAndKeepsThePasswordOut() async throws {
+        let h = try await StepHarness.start()
+        _ = try await h.run(only: ["wait", "admin", "license"])
+        let (status, _) = try await h.api("POST", "users", [
+            "username": "bigbang-metrics-sa", "role": "auditor", "authType": "basic", "password": "Old-J0b-Random-Pa55",
+        ])
+        XCTAssertEqual(status, 200)
+        try await h.clearRequests()
+        for format in [LogFormat.text, .json] {
+            let plan = try await h.run(values: "monitoring: {enabled: true, password: \(Self.password)}\n", mode: .plan,
+                                       only: Self.steps, logFormat: format) { options in
+                options.valuesFiles.insert(Self.bigBangValues, at: 1)
+            }
+            XCTAssertEqual(plan.report.exitCode, 0, plan.output)
+            XCTAssertTrue(plan.output.contains("would restore metrics user bigbang-metrics-sa (password differs)"), plan.output)
+            XCTAssertFalse(plan.output.contains("twistlock-metrics"), plan.output)
+            XCTAssertTrue(plan.report.writes.allSatisfy { $0.planned })
+            assertNoPassword(plan, [Self.password, "Old-J0b-Random-Pa55"])
+        }
+        let writes = try await h.writes()
+        XCTAssertEqual(writes.count, 0, "plan sends no write: \(writes)")
+        await h.stop()
+    }
+
     /// monitoring.existingSecret with its keys: the chart mounts them as the secret files
     /// monitoring.username and monitoring.password; the files win over the values and the default
     /// name, and neither the password nor a refusal quoting it appears anywhere.
