@@ -152,7 +152,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["JSONModel"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONModelTests", dependencies: ["JSONModel", "TestSupport"]),
         .testTarget(name: "LuaHostTests", dependencies: ["LuaHost", "JSONModel", "TestSupport"]),
-        .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel"]),
+        .testTarget(name: "JobConfigTests", dependencies: ["JobConfig", "JSONModel", "TestSupport"]),
         .testTarget(name: "ConsoleSimulatorTests", dependencies: ["ConsoleSimulator", "JSONModel", "TestSupport"]),
         // The job's parts on their own: the console request, the Kubernetes client (against the
         // Kubernetes simulator as its peer), kubeconfig, YAML, the redactor, the primitives'

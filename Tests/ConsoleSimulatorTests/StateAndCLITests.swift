@@ -90,14 +90,7 @@ final class StateAndCLITests: XCTestCase {
 
     // MARK: The executable
 
-    var executable: URL? {
-        let candidates = [Bundle.main.bundleURL, Bundle(for: Self.self).bundleURL.deletingLastPathComponent()]
-        for dir in candidates {
-            let url = dir.appendingPathComponent("twistlock-console-sim")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return nil
-    }
+    var executable: URL? { BuiltProduct.find("twistlock-console-sim") }
 
     /// Runs the executable; returns its stdout lines (all of them when `untilLines` is nil).
     func run(_ arguments: [String]) throws -> (Int32, String) {

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 @testable import JobConfig
 
@@ -197,8 +198,7 @@ final class ManifestTests: XCTestCase {
 
     func testTheProjectManifestsWhenPathsAllHaveDefaults() throws {
         // The project's own manifest (its files are other modules' work; only `when` is checked here).
-        let manifest = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("steps/manifest.yaml")
+        let manifest = Project.steps.appendingPathComponent("manifest.yaml")
         let document = try XCTUnwrap(ValuesYAML.read(file: manifest))
         let entries = try XCTUnwrap(document["steps"]?.arrayValue)
         XCTAssertFalse(entries.isEmpty)
@@ -215,8 +215,7 @@ final class ManifestTests: XCTestCase {
 
 extension ManifestTests {
     func testTheProjectManifestLoadsAndItsConditionsAreKnown() throws {
-        let steps = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("steps")
+        let steps = Project.steps
         let specs = try Manifest.load(stepsDirs: [steps])
         XCTAssertEqual(specs.first?.name, "wait")
         XCTAssertEqual(Set(specs.map(\.name)).count, specs.count)

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 @testable import JobConfig
 
@@ -7,8 +8,7 @@ import XCTest
 /// only the Big Bang package reads, else twistlock-metrics; an explicit name or the secret file
 /// monitoring.username wins.
 final class MetricsUserTests: XCTestCase {
-    static let bigBangValues = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../chart/values/bigbang.yaml").standardized
+    static let bigBangValues = Project.root.appendingPathComponent("Tests/chart/values/bigbang.yaml")
 
     func name(_ yamls: [String], secretsDir: URL? = nil) throws -> String? {
         try loadValues(yamls, secretsDir: secretsDir).string("monitoring.username")

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 @testable import JobConfig
 
@@ -8,8 +9,7 @@ import XCTest
 /// docs/values.md's tables are compared with it. `UPDATE_SCHEMA=1 swift test --filter
 /// SchemaSyncTests` rewrites the generated files.
 final class SchemaSyncTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = Project.root
 
     func checkGenerated(_ path: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let url = Self.root.appendingPathComponent(path)

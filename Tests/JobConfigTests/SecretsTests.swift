@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 @testable import JobConfig
 

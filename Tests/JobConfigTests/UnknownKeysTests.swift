@@ -1,13 +1,13 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 @testable import JobConfig
 
 /// Keys nobody reads are reported with their source and the key probably meant; the Big Bang
 /// package's own values produce no warning.
 final class UnknownKeysTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = Project.root
     static let bigBangValues = root.appendingPathComponent("Tests/chart/values/bigbang.yaml")
     static let bigBangKeys = root.appendingPathComponent("Tests/Fixtures/bigbang-values-keys.txt")
 

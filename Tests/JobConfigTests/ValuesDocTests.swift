@@ -1,13 +1,13 @@
 import Foundation
 import JSONModel
+import TestSupport
 import XCTest
 @testable import JobConfig
 
 /// docs/values.md documents every key the job reads, with its type and default.
 final class ValuesDocTests: XCTestCase {
     func testEveryKeyIsDocumentedWithItsDefault() throws {
-        let doc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/values.md")
+        let doc = Project.root.appendingPathComponent("docs/values.md")
         let text = try String(contentsOf: doc, encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
         for (path, field) in ValuesSchema.allKeys {

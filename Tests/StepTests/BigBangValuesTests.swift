@@ -3,6 +3,7 @@ import Foundation
 import JobConfig
 import JSONModel
 import KubeSimulator
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -10,8 +11,7 @@ import XCTest
 /// step names given to --only/--skip are checked, and the package's own values file runs
 /// without a warning.
 final class BigBangValuesTests: XCTestCase {
-    static let bigBangValues = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../chart/values/bigbang.yaml").standardized
+    static let bigBangValues = Project.root.appendingPathComponent("Tests/chart/values/bigbang.yaml")
 
     func testATypoWarnsAndUnderStrictStopsBeforeAnyRequest() async throws {
         let h = try await StepHarness.start()

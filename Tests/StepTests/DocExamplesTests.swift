@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -8,7 +9,7 @@ import XCTest
 /// console keeps every field it sends (no conformance finding), and the second run writes
 /// nothing (issue 15).
 final class DocExamplesTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+    static let root = Project.root
 
     /// The fenced blocks of `document` whose first line names a file in a steps directory
     /// (`# dir/manifest.yaml`, `-- dir/step.lua`), written out under `into`; the directories.

@@ -13,17 +13,7 @@ import XCTest
 /// (`twistlock-init run`, built by `swift build`/`swift test`) and send it a real SIGTERM.
 final class HardeningSignalTests: XCTestCase {
     /// `twistlock-init` beside the test bundle (SwiftPM builds every product for the tests).
-    static func binary() throws -> URL {
-        var candidates: [URL] = []
-        let runner = URL(fileURLWithPath: CommandLine.arguments.first ?? "")
-        candidates.append(runner.deletingLastPathComponent().appendingPathComponent("twistlock-init"))
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent("twistlock-init"))
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("twistlock-init"))
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-        candidates.append(root.appendingPathComponent(".build/debug/twistlock-init"))
-        for c in candidates where FileManager.default.isExecutableFile(atPath: c.path) { return c }
-        throw HardeningError("twistlock-init is not built (looked in \(candidates.map(\.path))); run `swift build --product twistlock-init`")
-    }
+    static func binary() throws -> URL { try BuiltProduct.url("twistlock-init") }
 
     /// The sidecar's two endpoints, recorded.
     func sidecar() throws -> LoopbackHTTPServer {

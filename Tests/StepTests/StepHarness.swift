@@ -6,6 +6,7 @@ import FoundationNetworking
 import JobConfig
 import JSONModel
 import KubeSimulator
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -21,8 +22,7 @@ import XCTest
 /// let state = try await h.state()
 /// ```
 final class StepHarness: @unchecked Sendable {
-    static let projectSteps = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().appendingPathComponent("../../steps").standardized
+    static let projectSteps = Project.steps
 
     /// Credentials and license the base values use (from the secrets directory).
     static let adminUser = "admin"
