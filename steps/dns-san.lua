@@ -56,5 +56,6 @@ local list = tables.array_of(sans)
 list[#list + 1] = host
 body.consoleSAN = list
 
-local res = console.post("settings/certs", body, { before = before, object = "certificate settings" })
+-- idempotent = true: POST settings/certs sets the whole object (sent again after a 5xx, it sets the same).
+local res = console.post("settings/certs", body, { before = before, object = "certificate settings", idempotent = true })
 log.info("%s certificate SAN %s (now %d SANs)", fields.verb(res, "added", "would add"), host, #list)

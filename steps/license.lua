@@ -25,6 +25,8 @@ local function valid_license(lic)
   return lic, expires_at
 end
 
+-- idempotent = true: POST settings/license sets the whole license object (the same key twice
+-- is the same license), so the host may send it again after a 5xx or a lost connection.
 if key ~= nil and key ~= "" then
   if job.mode == "plan" then
     local lic, why = valid_license(answers.expect(console.get("settings/license"), "object",
@@ -34,12 +36,12 @@ if key ~= nil and key ~= "" then
         string.format("the console does not show its key back (it has a valid license for %s until %s); a run sends console.license again",
           tostring(lic.customer_id or "unknown"), lic.expiration_date))
     else
-      console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}})
+      console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}, idempotent = true})
       log.info("would install the license key from console.license (the console's license: %s)", why)
     end
     return
   end
-  console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}})
+  console.post("settings/license", {key = key}, {object = "license key", sensitive = {"key"}, idempotent = true})
   log.info("installed the license key from console.license")
 end
 
@@ -49,7 +51,9 @@ local answer = console.get("settings/license")
 local lic = answers.expect(answer, "object", answers.endpoint("GET", "settings/license"), { null_is_empty = true })
 local expiry = lic.expiration_date
 if dates.is_zero(expiry) then
-  if key ~= nil and key ~= "" then
+  -- idempotent = true: POST settings/license sets the whole license object (the same key twice
+-- is the same license), so the host may send it again after a 5xx or a lost connection.
+if key ~= nil and key ~= "" then
     error(string.format("the console accepted the key of console.license (POST settings/license) but GET settings/license "
       .. "then answered %s: the license was not installed", answers.describe(answer)), 0)
   end

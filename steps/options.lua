@@ -16,6 +16,9 @@
 -- Each object is read once, changed on a copy only where the values differ (every other field
 -- kept as the console has it), and written only then. A failing object does not stop the
 -- others; the step fails at the end naming every object that failed.
+--
+-- `idempotent = true`: a settings POST sets the whole object (sent twice, it sets the same), so
+-- the host may send it again after a 5xx or a lost connection. A PUT is idempotent already.
 
 local tables = require("tables")
 local fields = require("settings_fields")
@@ -33,26 +36,26 @@ local OBJECTS = {
     },
   },
   {
-    object = "logging settings", path = "settings/logging", method = "post",
+    object = "logging settings", path = "settings/logging", method = "post", idempotent = true,
     set = {
       { field = "stdout.enabled", value = b("console.options.logging") },
       { field = "enableMetricsCollection", value = b("monitoring.enabled") },
     },
   },
   {
-    object = "telemetry settings", path = "settings/telemetry", method = "post",
+    object = "telemetry settings", path = "settings/telemetry", method = "post", idempotent = true,
     set = { { field = "enabled", value = b("console.options.telemetry") } },
   },
   {
-    object = "intelligence settings", path = "settings/intelligence", method = "post",
+    object = "intelligence settings", path = "settings/intelligence", method = "post", idempotent = true,
     set = { { field = "uploadDisabled", value = b("console.options.intelligence.uploadDisabled") } },
   },
   {
-    object = "scan settings", path = "settings/scan", method = "post",
+    object = "scan settings", path = "settings/scan", method = "post", idempotent = true,
     set = { { field = "scanRunningImages", value = b("console.options.scan.scanRunningImages") } },
   },
   {
-    object = "logon settings", path = "settings/logon", method = "post",
+    object = "logon settings", path = "settings/logon", method = "post", idempotent = true,
     set = {
       { field = "useSupportCredentials", value = b("console.options.logon.useSupportCredentials") },
       { field = "strongPassword", value = b("console.options.logon.requireStrongPassword") },
@@ -78,7 +81,7 @@ local function handle(o)
     log.info("%s unchanged", o.object)
     return
   end
-  local res = console[o.method](o.path, body, { before = current, object = o.object })
+  local res = console[o.method](o.path, body, { before = current, object = o.object, idempotent = o.idempotent })
   log.info("%s %s: %s", fields.verb(res, "updated", "would update"), o.object, fields.describe(body, changed))
 end
 

@@ -27,6 +27,7 @@ if #changed == 0 then
   log.info("SAML settings unchanged (%s, issuer %s)", spec.type, spec.issuer)
   return
 end
-local res = console.post("settings/saml", body, { before = current, object = "SAML settings" })
+-- idempotent = true: POST settings/saml sets the whole object (sent again after a 5xx, it sets the same).
+local res = console.post("settings/saml", body, { before = current, object = "SAML settings", idempotent = true })
 log.info("%s SAML settings (%s, issuer %s): changed %s", fields.verb(res, "updated", "would update"),
   spec.type, spec.issuer, table.concat(changed, ", "))

@@ -45,7 +45,7 @@ public struct Seeder {
                                     body: ["username": .string(adminUser), "password": .string(adminPassword)], auth: false),
                      "POST signup")
         client.setCredentials(username: adminUser, password: adminPassword)
-        try expectOK(client.request(method: "POST", path: "settings/license", body: ["key": .string(license)]),
+        try expectOK(client.request(method: "POST", path: "settings/license", body: ["key": .string(license)], idempotent: true),
                      "POST settings/license")
     }
 

@@ -246,10 +246,11 @@ public final class ConsoleClient: @unchecked Sendable {
     // MARK: - Requests
 
     /// Sends a request given as text (parsed first: a path or method the host refuses throws
-    /// `ConsoleRequestError` before anything is sent).
+    /// `ConsoleRequestError` before anything is sent). `idempotent`: the caller states the
+    /// request may be repeated (nil: what the method says; see `ConsoleRequest`).
     public func request(method: String, path: String, body: JSON?, auth: Bool = true,
-                        retry: Bool = true) throws -> ConsoleResponse {
-        try request(ConsoleRequest(method: method, path: path), body: body, auth: auth, retry: retry)
+                        retry: Bool = true, idempotent: Bool? = nil) throws -> ConsoleResponse {
+        try request(ConsoleRequest(method: method, path: path, idempotent: idempotent), body: body, auth: auth, retry: retry)
     }
 
     /// Sends a parsed request to its normalised path; `auth` adds the bearer token (logging in

@@ -58,10 +58,13 @@ public struct ConsoleRequest: Sendable, Equatable {
     /// or one sent again only when the console cannot have processed it.
     public var repeatability: Repeatability { idempotent ? .always : .unprocessedOnly }
 
-    /// Parses a request. `read`: the step says this POST only reads (refused unless the
-    /// endpoint is a known read-only POST). `idempotent`: the step says whether the request may
-    /// be repeated (nil: reads, read-only POSTs, PUT and DELETE are; a POST is when its
-    /// endpoint is under `settings/`, whose POSTs set the whole object; PATCH is not).
+    /// Parses a request. What it is comes from whoever makes it — the step's options or the
+    /// primitive — never from a list of paths: `read`: this POST only reads (refused unless the
+    /// endpoint is a known read-only POST: plan mode sends it, so the host bounds the claim).
+    /// `idempotent`: the request may be repeated after a failure whose outcome is unknown (nil:
+    /// what the method says — reads, read-only POSTs, PUT and DELETE are; POST and PATCH are
+    /// not unless the step states it, as the steps do for the `settings/*` POSTs that set a
+    /// whole object).
     public init(method rawMethod: String, path: String, read: Bool = false, idempotent: Bool? = nil) throws {
         let method = rawMethod.uppercased()
         guard ConsoleRequest.methods.contains(method) else {
@@ -87,15 +90,9 @@ public struct ConsoleRequest: Sendable, Equatable {
         case .read, .readOnlyPost:
             self.idempotent = idempotent ?? true
         case .write:
-            if let idempotent {
-                self.idempotent = idempotent
-            } else {
-                switch method {
-                case "PUT", "DELETE": self.idempotent = true
-                case "POST": self.idempotent = !root.isEmpty && segments.count >= 2 && segments[0].lowercased() == "settings"
-                default: self.idempotent = false
-                }
-            }
+            // HTTP's own rule (RFC 9110 §9.2.2): PUT and DELETE are idempotent, POST and PATCH
+            // are not — unless the request's maker states otherwise.
+            self.idempotent = idempotent ?? (method == "PUT" || method == "DELETE")
         }
     }
 

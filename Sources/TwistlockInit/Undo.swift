@@ -340,7 +340,8 @@ public final class UndoRunner {
             detail += "; its password as the run set it stays (the console never shows a password, so the earlier one is not known)"
         }
         if !options.dryRun {
-            let resp = try client.request(method: method, path: path, body: original)
+            // The whole earlier object, to where the run updated it: repeatable.
+            let resp = try client.request(method: method, path: path, body: original, idempotent: true)
             guard resp.ok else {
                 return UndoOutcome(object: name, action: .failed, detail: "\(method) \(client.apiPath(path)): \(resp.status) \(resp.message)")
             }

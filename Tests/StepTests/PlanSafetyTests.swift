@@ -9,6 +9,44 @@ import XCTest
 /// (`ConsoleRequest`, tested on its own in TwistlockInitTests.ConsoleRequestTests): the method
 /// and the endpoint after normalising the path, never its text.
 final class PlanSafetyTests: XCTestCase {
+    /// A custom step's POST is sent once after a 5xx or a lost connection unless the step says
+    /// it may be repeated; with `idempotent = true` the same failures are retried — whatever
+    /// the path (a settings path or not, however spelled) says.
+    func testAStepsOwnStatementDecidesWhetherAPostIsRetried() async throws {
+        let h = try await Hardening.start()
+        let dir = try Hardening.customStep(h, name: "poster", after: "license", lua: #"""
+        for _, case in ipairs({
+          {label = "plain settings", path = "settings/telemetry"},
+          {label = "stated settings", path = "./settings//telemetry", idempotent = true},
+          {label = "plain other", path = "settings/../settings/intelligence"},
+          {label = "stated other", path = "settings/intelligence", idempotent = true},
+        }) do
+          local ok, r = pcall(console.post, case.path, {enabled = false}, {object = case.label, idempotent = case.idempotent})
+          log.info("case %s: %s", case.label, ok and ("status " .. tostring(r.status)) or ("failed: " .. tostring(r)))
+        end
+        """#)
+        func rule(_ kind: String, _ path: String, status: Int? = nil) -> JSON {
+            var o: [String: JSON] = ["kind": .string(kind), "method": "POST", "path": .string(path), "count": 1, "retryAfter": 0]
+            if let status { o["status"] = .int(Int64(status)) }
+            return .object(o)
+        }
+        // Two 500s for telemetry and two dropped connections for intelligence: the plain POST
+        // meets the first of each, the stated one the second (then its retry is answered).
+        try await h.setFaults([rule("status", "settings/telemetry", status: 500), rule("status", "settings/telemetry", status: 500),
+                               rule("drop", "settings/intelligence"), rule("drop", "settings/intelligence")])
+        try await h.clearRequests()
+        let run = try await h.run(values: Hardening.values(), extraStepsDirs: [dir])
+        func line(_ label: String) -> String { run.lines.first { $0.contains("case \(label):") } ?? "(no line for \(label))" }
+        XCTAssertTrue(line("plain settings").contains("failed") && line("plain settings").contains("500"), line("plain settings"))
+        XCTAssertTrue(line("stated settings").contains("status 200"), line("stated settings"))
+        XCTAssertTrue(line("stated other").contains("status 200"), line("stated other"))
+        XCTAssertTrue(line("plain other").contains("failed") && line("plain other").contains("no answer from the console"),
+                      line("plain other"))
+        let fired = try await h.firedFaults().filter { $0.hasPrefix("POST settings/") }
+        XCTAssertEqual(fired.count, 4, "\(fired)")
+        await h.stop()
+    }
+
     // MARK: - The job against the simulator
 
     /// The non-GET requests that reached the console, other than logins.

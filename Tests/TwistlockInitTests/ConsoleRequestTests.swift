@@ -76,11 +76,17 @@ final class ConsoleRequestTests: XCTestCase {
         XCTAssertThrowsError(try ConsoleRequest(method: "put", path: "defenders/daemonset.yaml", read: true))
     }
 
-    /// Retries come from the parsed request too: `settings/*` POSTs are repeatable however the
-    /// path is spelled, a creation never is (whatever its query says), and a step can state it.
-    func testIdempotencyComesFromTheParsedRequest() throws {
+    /// Whether a request may be repeated is stated by whoever makes it, never read from its
+    /// path: a POST is repeatable when the step says `idempotent = true` (as the steps do for the
+    /// `settings/*` POSTs that set a whole object), however the path is spelled; without that
+    /// statement no POST is — `settings/license` included — and a creation never is; PUT and
+    /// DELETE are by HTTP's rule unless the step says otherwise.
+    func testIdempotencyIsStatedByTheRequestsMakerNotReadFromItsPath() throws {
         for p in ["settings/license", "SETTINGS/license", "settings//license?foo", "./settings/x/../license"] {
-            XCTAssertTrue(try ConsoleRequest(method: "POST", path: p).idempotent, p)
+            XCTAssertTrue(try ConsoleRequest(method: "POST", path: p, idempotent: true).idempotent, p)
+            XCTAssertEqual(try ConsoleRequest(method: "POST", path: p, idempotent: true).repeatability, .always, p)
+            XCTAssertFalse(try ConsoleRequest(method: "POST", path: p).idempotent, p)
+            XCTAssertEqual(try ConsoleRequest(method: "POST", path: p).repeatability, .unprocessedOnly, p)
         }
         for p in ["users?settings/x", "settings%2Flicense", "users#settings/license", "signup", "settings"] {
             XCTAssertFalse(try ConsoleRequest(method: "POST", path: p).idempotent, p)

@@ -66,7 +66,7 @@ function secret(name, opts) end
 ---@field sensitive? string[] field names masked in the diff
 ---@field auth? boolean false for the calls that need no login (signup)
 ---@field read? boolean console.post only: this POST only reads (allowed for authenticate and defenders/daemonset.yaml; sent in plan mode, never a change)
----@field idempotent? boolean whether the request may be repeated after a failure whose outcome is unknown (default: PUT, DELETE and POST settings/* yes; other POSTs and PATCH no)
+---@field idempotent? boolean whether the request may be repeated after a failure whose outcome is unknown (5xx, lost connection, timeout); the step states it, the host keeps no list of paths (default: HTTP's rule — PUT and DELETE yes, POST and PATCH no; a POST that sets a whole object, like settings/*, says true)
 ---@field verify? false|{path?: string, absent_ok?: boolean} how the write is read back after the step (false: not checked; path: read from there; absent_ok: an object the answer does not hold is not reported)
 
 ---@class ConsoleWriteResult
@@ -89,6 +89,8 @@ function console.get(path) end
 ---A request whose status is an answer; never raises for an HTTP status. A write (POST, PUT,
 ---PATCH, DELETE without read = true) is refused in plan mode and recorded in the report in run mode.
 ---read = true: a POST that only reads (authenticate, defenders/daemonset.yaml only).
+---idempotent: whether it may be repeated after a failure whose outcome is unknown (default: GET,
+---HEAD, PUT, DELETE and read = true yes; POST and PATCH no). retry = false: never sent again.
 ---timeout: seconds this request may wait for its answer (at most --request-timeout).
 ---@param spec {method?: string, path: string, body?: any, auth?: boolean, retry?: boolean, read?: boolean, idempotent?: boolean, timeout?: number}
 ---@return ConsoleResponse

@@ -222,7 +222,7 @@ public final class KubeClient: @unchecked Sendable {
         let group = parts.count == 2 ? parts[0] : ""
         let version = parts.last!
         let response = try send(method: "GET", path: KubeResource.groupVersionPath(apiVersion), query: [], body: nil,
-                                contentType: nil, operation: operation, object: label)
+                                contentType: nil, operation: operation, object: label, .always)
         if response.status == 404 {
             throw KubeError(operation: operation, object: label,
                             reason: .invalid("the API server does not serve apiVersion \(apiVersion)"))
@@ -288,7 +288,9 @@ public final class KubeClient: @unchecked Sendable {
         if dryRun { query.append(("dryRun", "All")) }
         let response = try send(method: "PATCH", path: resource.path(namespace: ns, name: name), query: query,
                                 body: doc.encoded(), contentType: "application/apply-patch+yaml",
-                                operation: "apply", object: label)
+                                operation: "apply", object: label,
+                                // Server-side apply sets the manifest's fields: sent twice, it sets the same.
+                                .always)
         guard (200..<300).contains(response.status) else {
             throw statusError(response, operation: "apply", object: label)
         }
@@ -318,8 +320,10 @@ public final class KubeClient: @unchecked Sendable {
         var path = resource.groupVersionPath
         if let ns { path += "/namespaces/\(KubeClient.escape(ns))" }
         path += "/\(resource.name)"
+        // An Event is named by its maker: sent again after a lost answer, the API server refuses
+        // the copy (409) rather than making two, so a retry cannot duplicate it.
         let response = try send(method: "POST", path: path, query: [], body: doc.encoded(), contentType: "application/json",
-                                operation: "create", object: label)
+                                operation: "create", object: label, .always)
         guard (200..<300).contains(response.status) else {
             throw statusError(response, operation: "create", object: label)
         }
@@ -354,7 +358,7 @@ public final class KubeClient: @unchecked Sendable {
 
     private func fetch(resource: KubeResource, namespace: String?, name: String, operation: String, label: String) throws -> JSON? {
         let response = try send(method: "GET", path: resource.path(namespace: namespace, name: name), query: [],
-                                body: nil, contentType: nil, operation: operation, object: label)
+                                body: nil, contentType: nil, operation: operation, object: label, .always)
         if response.status == 404 { return nil }
         guard (200..<300).contains(response.status) else {
             throw statusError(response, operation: operation, object: label)
@@ -415,11 +419,11 @@ public final class KubeClient: @unchecked Sendable {
         return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
     }
 
-    /// One request through the transport (every Kubernetes request may be repeated: reads,
-    /// server-side apply, and the Events `create` makes); its failures as `KubeError`s. A 401
+    /// One request through the transport, retried as the Kubernetes policy says for what the
+    /// caller states the request is (`repeatability`); its failures as `KubeError`s. A 401
     /// with a token file is sent once more: the next attempt reads the (rotated) token again.
     private func send(method: String, path: String, query: [(String, String)], body: String?, contentType: String?,
-                      operation: String, object: String) throws -> Response {
+                      operation: String, object: String, _ repeatability: Repeatability) throws -> Response {
         var url = config.server + path
         if !query.isEmpty {
             url += "?" + query.map { "\(KubeClient.escape($0.0))=\(KubeClient.escape($0.1))" }.joined(separator: "&")
@@ -428,7 +432,7 @@ public final class KubeClient: @unchecked Sendable {
         while true {
             let answer: HTTPFetch.Answer
             do {
-                answer = try transport.send(method: method, path: path, repeatability: .always, context: "\(operation) \(object): ",
+                answer = try transport.send(method: method, path: path, repeatability: repeatability, context: "\(operation) \(object): ",
                                             timeout: { options.requestTimeout }) {
                     var request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method))
                     request.headers.add(name: "Accept", value: "application/json")

@@ -139,9 +139,11 @@ public final class ConsoleProbe: @unchecked Sendable {
     private func emit(_ line: String) { onLine?(redactor.redact(line)) }
 
     /// A probe request: none starts after an interrupt.
-    private func call(_ method: String, _ path: String, _ body: JSON? = nil, auth: Bool = true) throws -> ConsoleResponse {
+    /// `idempotent`: the probe states the request may be repeated (a whole settings object).
+    private func call(_ method: String, _ path: String, _ body: JSON? = nil, auth: Bool = true,
+                      idempotent: Bool? = nil) throws -> ConsoleResponse {
         if let by = lock.withLock({ interruptedBy }) { throw ConsoleError.interrupted(method: method, path: "\(path) (\(by))") }
-        return try client.request(method: method, path: path, body: body, auth: auth)
+        return try client.request(method: method, path: path, body: body, auth: auth, idempotent: idempotent)
     }
 
     private func evidence(_ method: String, _ path: String, _ r: ConsoleResponse?, shape: JSON? = nil, message: Bool = false) -> ProbeEvidence {
@@ -307,7 +309,7 @@ public final class ConsoleProbe: @unchecked Sendable {
         var changed = settings
         changed["sessionTimeoutSec"] = .int(Int64(trial))
         lock.withLock { scratch.settings["logon"] = .object(settings) }
-        let post = try call("POST", "settings/logon", .object(changed))
+        let post = try call("POST", "settings/logon", .object(changed), idempotent: true)
         f.evidence.append(evidence("POST", "settings/logon", post, shape: .string("sessionTimeoutSec set to \(Int(trial)) for one login"), message: true))
         guard post.ok else {
             f.outcome = .failed
@@ -320,7 +322,7 @@ public final class ConsoleProbe: @unchecked Sendable {
         e2.status = login.status
         e2.shape = .string(second.map { "a token that expires after \(Int($0.rounded())) s" } ?? "no token")
         f.evidence.append(e2)
-        let restore = try call("POST", "settings/logon", .object(settings))
+        let restore = try call("POST", "settings/logon", .object(settings), idempotent: true)
         f.evidence.append(evidence("POST", "settings/logon", restore, shape: "the settings as read before", message: true))
         guard let second else { f.outcome = .failed; f.note = "the second login gave no token"; return f }
         if close(second, trial) {

@@ -31,9 +31,9 @@ struct ProbeCleanUp {
         compareSettings()
     }
 
-    private mutating func send(_ method: String, _ path: String, _ body: JSON? = nil) -> ConsoleResponse? {
+    private mutating func send(_ method: String, _ path: String, _ body: JSON? = nil, idempotent: Bool? = nil) -> ConsoleResponse? {
         do {
-            return try client.request(method: method, path: path, body: body)
+            return try client.request(method: method, path: path, body: body, idempotent: idempotent)
         } catch {
             report.problems.append(redactor.redact("clean-up: \(error)"))
             return nil
@@ -80,7 +80,8 @@ struct ProbeCleanUp {
             let path = "settings/" + name
             let now = send("GET", path)?.json
             if let now, now.isEquivalent(to: original) { continue }
-            let r = send("POST", path, original)
+            // The whole settings object as read before: repeatable.
+            let r = send("POST", path, original, idempotent: true)
             if r?.ok != true {
                 report.leftovers.append("\(path): could not be put back as it was; set it again in the console's UI (Manage > Authentication)")
             }
