@@ -124,9 +124,13 @@ static inline void clua_install_hook(lua_State *L, long long budget) {
 static inline void clua_remove_hook(lua_State *L) { lua_sethook(L, NULL, 0, 0); }
 
 // The message handler of runs: turns any error value into a readable string and appends
-// a traceback ("\nstack traceback:\n...").
+// a traceback ("\nstack traceback:\n..."). The error value itself (a host error value is a
+// table that says what it is) is kept in the registry at CLUA_ERROR_KEY for the host to read.
+#define CLUA_ERROR_KEY "luahost.error"
 static inline int clua_msghandler(lua_State *L) {
     const char *msg = NULL;
+    lua_pushvalue(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CLUA_ERROR_KEY);
     int t = lua_type(L, 1);
     if (t == LUA_TSTRING || t == LUA_TNUMBER) {
         msg = lua_tostring(L, 1);
@@ -145,6 +149,9 @@ static inline int clua_msghandler(lua_State *L) {
     luaL_traceback(L, L, msg, 1);
     return 1;
 }
+// The error value the last run's message handler saw (nil: none since it was cleared).
+static inline void clua_push_error_value(lua_State *L) { lua_getfield(L, LUA_REGISTRYINDEX, CLUA_ERROR_KEY); }
+static inline void clua_clear_error_value(lua_State *L) { lua_pushboolean(L, 0); lua_setfield(L, LUA_REGISTRYINDEX, CLUA_ERROR_KEY); }
 static inline void clua_pushmsghandler(lua_State *L) { lua_pushcclosure(L, clua_msghandler, 0); }
 
 static inline int clua_trampoline(lua_State *L) {

@@ -150,7 +150,7 @@ struct LuaBridge {
         }
     }
 
-    private enum Marker { case none, array, object }
+    private enum Marker { case none, array, object, error }
 
     private func marker(of index: Int32) -> Marker {
         guard lua_getmetatable(L, index) != 0 else { return .none }
@@ -162,7 +162,11 @@ struct LuaBridge {
         registry(refs.objectMT)
         let isObject = lua_rawequal(L, -1, -2) != 0
         clua_pop(L, 1)
-        return isObject ? .object : .none
+        if isObject { return .object }
+        registry(refs.errorMT)
+        let isError = lua_rawequal(L, -1, -2) != 0
+        clua_pop(L, 1)
+        return isError ? .error : .none
     }
 
     private func convertTable(_ index: Int32, depth: Int, visiting: inout [UnsafeRawPointer]) throws -> JSON {
@@ -195,6 +199,11 @@ struct LuaBridge {
         try allowance?.charge(64, what: "a copy of the arguments")
 
         let mark = marker(of: index)
+        if mark == .error, let info = errorValue(at: index) {
+            // An error value passed on (`log.warn("%s", err)` formats it; `json.encode(err)`,
+            // a result): its text, as the string error it stands for.
+            return .string(info.location + info.message)
+        }
         var integerEntries: [(Int64, JSON)] = []
         var stringEntries: [(String, JSON)] = []
         lua_pushnil(L)
@@ -225,7 +234,7 @@ struct LuaBridge {
                 throw PathlessError(message: "a table marked as a JSON object has a key of type number (\(key)); object keys must be strings")
             }
             return .object(object(stringEntries))
-        case .none:
+        case .none, .error:
             if integerEntries.isEmpty {
                 return .object(object(stringEntries))
             }

@@ -5,10 +5,6 @@ import JSONModel
 /// How a failed run becomes a `LuaError`: its kind, location, traceback and, for a host
 /// function's failure, the Swift error it threw.
 extension LuaVM {
-    func recordHostError(message: String, error: Error) {
-        hostErrors.append((message, error))
-    }
-
     /// The LuaError for the failure whose error value is on top of the stack.
     func errorFromStack(status: Int32) -> LuaError {
         let raw: String
@@ -38,10 +34,26 @@ extension LuaVM {
             return LuaError(kind: .interrupted, message: reason.map { "interrupted: \($0)" } ?? "interrupted",
                             file: file, line: line, traceback: traceback)
         }
-        let host = hostErrors.last(where: { rest == $0.message || message.hasSuffix($0.message) })
-        if status == LUA_ERRMEM || (s.refused != 0 && rest.contains("not enough memory")) {
-            // A host function's refusal says what did not fit.
-            let detail = (host?.error as? LuaMemoryCeiling).map { "not enough memory: " + $0.detail } ?? "not enough memory"
+        // What was raised, when it says what it is: an error value (a host function's failure, a
+        // sandbox refusal), read from the value itself; never recognised by its text.
+        var value: LuaErrorValueInfo?
+        if status == LUA_ERRRUN {
+            clua_push_error_value(L)
+            value = bridge.errorValue(at: -1)
+            clua_pop(L, 1)
+        }
+        clua_clear_error_value(L)
+        if let value {
+            rest = value.message
+            let located = LuaError.splitLocation(value.location + "x")
+            if located.file != nil { (file, line) = (located.file, located.line) }
+        }
+        let underlying = value.flatMap { hostErrors[$0.hostID] }
+        if status == LUA_ERRMEM || value?.kind == LuaErrorValueKind.memory
+            || (value == nil && s.refused != 0 && rest.contains("not enough memory")) {
+            // Lua's own memory error is the bare text "not enough memory" (the refused flag says it
+            // was one); a host function's refusal is an error value that says what did not fit.
+            let detail = (underlying as? LuaMemoryCeiling).map { "not enough memory: " + $0.detail } ?? "not enough memory"
             return LuaError(kind: .memoryLimit,
                             message: "Lua memory limit of \(ByteSize.text(limits.memoryBytes)) exceeded (\(detail))",
                             file: file, line: line, traceback: traceback)
@@ -49,11 +61,13 @@ extension LuaVM {
         if status == LUA_ERRSYNTAX {
             return LuaError(kind: .syntax, message: rest, file: file, line: line)
         }
-        if let host {
-            return LuaError(kind: .hostError, message: rest, file: file, line: line, traceback: traceback, underlying: host.error)
-        }
-        if rest.hasSuffix("(sandbox)") {
+        switch value?.kind {
+        case LuaErrorValueKind.sandbox?:
             return LuaError(kind: .sandbox, message: rest, file: file, line: line, traceback: traceback)
+        case LuaErrorValueKind.argument?, nil:
+            break
+        default:
+            return LuaError(kind: .hostError, message: rest, file: file, line: line, traceback: traceback, underlying: underlying)
         }
         return LuaError(kind: .runtime, message: rest, file: file, line: line, traceback: traceback)
     }

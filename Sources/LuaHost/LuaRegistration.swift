@@ -34,24 +34,37 @@ private let hostDispatch: @convention(c) (OpaquePointer?) -> Int32 = { L in
     do {
         return try host.body(vm, L)
     } catch {
+        // The failure travels as an error value that says what it is (see LuaErrorValue.swift).
         let message: String
+        var kind = LuaErrorValueKind.host
+        var request: LuaErrorRequest?
+        var fields: [String: JSON] = [:]
+        var id = 0
         switch error {
         case let e as LuaBridge.PathlessError:
             // Bad arguments (or results): the step's error, not the host's.
             message = "\(host.name): \(e.message)"
+            kind = LuaErrorValueKind.argument
         case let e as LuaConversionError:
             message = "\(host.name): \(e)"
+            kind = LuaErrorValueKind.argument
         case let e as LuaMemoryCeiling:
             // Counted as the state's own memory error (`LuaError.Kind.memoryLimit`).
             vm.noteMemoryRefused()
             message = "\(host.name): not enough memory (\(e.detail))"
-            vm.recordHostError(message: message, error: e)
+            kind = LuaErrorValueKind.memory
+            id = vm.recordHostError(e)
         default:
             message = String(describing: error)
-            vm.recordHostError(message: message, error: error)
+            if let described = error as? LuaStructuredError {
+                kind = described.luaKind
+                request = described.luaRequest
+                fields = described.luaFields
+            }
+            id = vm.recordHostError(error)
         }
         lua_settop(L, 0)
-        vm.bridge.pushString(message)
+        vm.pushErrorValue(kind: kind, message: message, request: request, fields: fields, hostID: id)
         return clua_host_error()
     }
 }

@@ -62,6 +62,8 @@ public final class LuaVM: @unchecked Sendable {
         var setEntry: Int32 = 0
         var setData: Int32 = 0
         var define: Int32 = 0
+        var errorMT: Int32 = 0
+        var errors: Int32 = 0
     }
 
     let L: OpaquePointer
@@ -81,7 +83,9 @@ public final class LuaVM: @unchecked Sendable {
 
     private(set) var refs = Refs()
     var hostFunctions: [HostFunction] = []
-    var hostErrors: [(message: String, error: Error)] = []
+    /// The Swift errors host functions threw during this run, by the id their error value carries.
+    var hostErrors: [Int: Error] = [:]
+    var nextHostErrorID = 1
     let lock = NSLock()
     var interruptReason: String?
     private var running = false
@@ -137,6 +141,7 @@ public final class LuaVM: @unchecked Sendable {
         }
         self.L = L
         luaL_openlibs(L)
+        clua_clear_error_value(L)
         try loadPrelude()
         registerJSONLibrary()
     }
@@ -193,6 +198,8 @@ public final class LuaVM: @unchecked Sendable {
         refs.setEntry = ref("setEntry")
         refs.setData = ref("setData")
         refs.define = ref("define")
+        refs.errorMT = ref("ERROR_MT")
+        refs.errors = ref("ERRORS")
     }
 
     func load(_ source: String, chunkName: String) -> Int32 {
@@ -241,6 +248,7 @@ public final class LuaVM: @unchecked Sendable {
         running = true
         currentChunkName = chunkName
         hostErrors.removeAll()
+        clua_clear_error_value(L)
         lock.withLock { interruptReason = nil }
         clua_request_interrupt(state, 0)
         state.pointee.refused = 0

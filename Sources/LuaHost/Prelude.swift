@@ -15,6 +15,53 @@ local mathtype = math.type
 local STRING_MT = dgetmt("")
 
 local SANDBOX = " is not available to steps (sandbox)"
+local dgetinfo = debug.getinfo
+local rawsetmetatable = setmetatable
+
+-- Error values: what a host function (or the sandbox) raises is not a string but a table that
+-- carries its kind, its message and, for a request, the request; `tostring(err)` gives the text
+-- a string error would have had (`steps/x.lua:12: GET /api/v1/x: 404 Not Found`). Steps cannot
+-- make one (the metatable is hidden), so the host reads the kind from the value, never from
+-- the text. ERRORS: error value -> { where = "file:line: ", fields = {kind=, message=, ...}, id = }
+local ERRORS = rawsetmetatable({}, { __mode = "k" })
+local STRINGS = string
+local function errorText(e)
+  local info = ERRORS[e]
+  if info == nil then return "error" end
+  return info.where .. info.fields.message
+end
+local ERROR_MT = {
+  __name = "host error",
+  __metatable = "host error",
+  __tostring = errorText,
+  __concat = function(a, b) return tostring(a) .. tostring(b) end,
+  __index = function(e, k)
+    local v = ERRORS[e].fields[k]
+    if type(v) == "table" then
+      local copy = {}
+      for kk, vv in next, v do copy[kk] = vv end
+      return copy
+    end
+    if v ~= nil then return v end
+    -- The string methods work on the text: err:find("404"), err:match(...).
+    local method = STRINGS[k]
+    if type(k) == "string" and k ~= "dump" and method ~= nil then
+      return function(self, ...) return method(tostring(self), ...) end
+    end
+    return nil
+  end,
+  __newindex = function() error("an error value is read-only", 2) end,
+}
+-- Raises an error value of `kind` where `error(message, level)` would have put the location.
+local function raise(kind, message, level)
+  local where = ""
+  local info = dgetinfo(level + 1, "Sl")
+  if info ~= nil and info.currentline > 0 then where = info.short_src .. ":" .. info.currentline .. ": " end
+  local e = {}
+  ERRORS[e] = { where = where, fields = { kind = kind, message = message } }
+  rawsetmetatable(e, ERROR_MT)
+  error(e)
+end
 
 -- Names steps may not use: reading one raises an error naming it.
 local forbiddenGlobals = {
@@ -51,10 +98,9 @@ base.xpcall = function(f, msgh, ...)
 end
 -- Finalizers would run outside any run's instruction budget (at a garbage collection
 -- between runs): steps cannot install them.
-local rawsetmetatable = setmetatable
 base.setmetatable = function(t, mt)
   if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-    error("setmetatable: __gc metamethods are not available to steps (sandbox)", 2)
+    raise("sandbox", "setmetatable: __gc metamethods are not available to steps (sandbox)", 2)
   end
   return rawsetmetatable(t, mt)
 end
@@ -79,6 +125,7 @@ local rawrawset = rawset
 base.rawset = function(t, k, v)
   local refuse = READONLY[t]
   if refuse ~= nil then error(refuse(k), 2) end
+  if ERRORS[t] ~= nil then error("an error value is read-only", 2) end
   return rawrawset(t, k, v)
 end
 
@@ -183,7 +230,7 @@ local function makeRequire(env)
     local value = loaded[name]
     if value ~= nil then return value end
     if strfind(name, "..", 1, true) or strfind(name, "/", 1, true) or strfind(name, "\\", 1, true) then
-      error("require(" .. strformat("%q", name) .. "): module names may not contain '/', '\\' or '..' (sandbox)", 2)
+      raise("sandbox", "require(" .. strformat("%q", name) .. "): module names may not contain '/', '\\' or '..' (sandbox)", 2)
     end
     if not (strfind(name, "^[%w_%-]+$") or strfind(name, "^[%w_%-][%w_%-%.]*[%w_%-]$")) then
       error("require(" .. strformat("%q", name) .. "): invalid module name", 2)
@@ -207,7 +254,8 @@ local function makeRequire(env)
   end
 end
 
-local P = { NULL = NULL, ARRAY_MT = ARRAY_MT, OBJECT_MT = OBJECT_MT, PROXIES = PROXIES }
+local P = { NULL = NULL, ARRAY_MT = ARRAY_MT, OBJECT_MT = OBJECT_MT, PROXIES = PROXIES,
+  ERROR_MT = ERROR_MT, ERRORS = ERRORS }
 
 -- A fresh environment for one run: copies of the libraries, views of the namespaces.
 function P.makeEnv()
@@ -221,7 +269,7 @@ function P.makeEnv()
       for k in next, forbidden do copy[k] = nil end
       dsetmt(copy, {
         __index = function(_, k)
-          if forbidden[k] then error(name .. "." .. tostring(k) .. SANDBOX, 2) end
+          if forbidden[k] then raise("sandbox", name .. "." .. tostring(k) .. SANDBOX, 2) end
           return nil
         end,
         __metatable = false,
@@ -250,7 +298,7 @@ function P.makeEnv()
   env._G = env
   dsetmt(env, {
     __index = function(_, k)
-      if forbiddenGlobals[k] then error(tostring(k) .. SANDBOX, 2) end
+      if forbiddenGlobals[k] then raise("sandbox", tostring(k) .. SANDBOX, 2) end
       return nil
     end,
     __metatable = false,

@@ -66,7 +66,7 @@ final class BridgeFuzzTests: XCTestCase {
             let source = """
             local ok, v = pcall(json.decode, \(Self.luaLiteral(bytes)))
             if ok then return true, v end
-            return false, type(v) == "string" and v:find("json.decode: ", 1, true) ~= nil
+            return false, v.kind == "argument" and tostring(v):find("json.decode: ", 1, true) ~= nil
             """
             let results = try vm.evaluate(source: source, chunkName: "decode\(n)")
             guard results.count == 2 else { return XCTFail("case \(n): \(results)") }
@@ -164,7 +164,8 @@ final class BridgeFuzzTests: XCTestCase {
             local v = \(expr)
             local ok, r = pcall(json.encode, v)
             if not ok then
-              return "refused", type(r) == "string" and r:find("json.encode: ", 1, true) ~= nil
+              -- An error value (docs/step-api.md, "Errors"): its text names the function.
+              return "refused", r.kind == "argument" and tostring(r):find("json.encode: ", 1, true) ~= nil
             end
             -- Valid JSON that decodes and encodes to itself (canonical).
             local ok2, back = pcall(json.decode, r)
@@ -172,7 +173,7 @@ final class BridgeFuzzTests: XCTestCase {
             if json.encode(back) ~= r then return "not canonical", false end
             -- Host functions see the same value (or refuse it naming themselves).
             local ok3, echoed = pcall(t.echo, v)
-            if not ok3 then return "echo refused", type(echoed) == "string" and echoed:find("t.echo: ", 1, true) ~= nil end
+            if not ok3 then return "echo refused", echoed.kind == "argument" and tostring(echoed):find("t.echo: ", 1, true) ~= nil end
             return "encoded", json.encode(echoed) == r
             """
             let results: [JSON]
