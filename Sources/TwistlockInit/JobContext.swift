@@ -1,6 +1,7 @@
 import Foundation
 import JobConfig
 import JSONModel
+import LuaHost
 
 public enum JobMode: String, Sendable {
     case run
@@ -30,8 +31,6 @@ public final class JobContext: @unchecked Sendable {
 
     /// The step now running (set by the runner).
     public internal(set) var step: String = ""
-    /// Set by `job.stop(message)`.
-    public internal(set) var stopRequest: String?
     var consoleVersion: String?
     /// `--full`: diffs print every change and whole values (no "…").
     public var fullDiffs = false
@@ -50,10 +49,18 @@ public final class JobContext: @unchecked Sendable {
     }
 }
 
-/// Raised inside a step by `job.stop(message)`; the runner recognises it and ends the run.
-public struct JobStop: Error, CustomStringConvertible {
+/// Raised inside a step by `job.stop(message)`; the runner ends the run when the step fails with
+/// it (the error value that reached the top of the step carries it: a `job.stop` the step caught
+/// with `pcall` and did not raise again stops nothing).
+public struct JobStop: Error, CustomStringConvertible, LuaStructuredError {
     public let message: String
     public var description: String { "job.stop: \(message)" }
+    public var luaKind: String { "stop" }
+
+    /// The stop a step's failure carries, if any.
+    static func carried(by error: Error) -> JobStop? {
+        (error as? LuaError)?.underlying as? JobStop
+    }
 }
 
 /// An error a primitive raises: its text becomes the Lua error message.

@@ -506,7 +506,7 @@ public final class JobRunner: @unchecked Sendable {
     /// Why a step ended with an error: `job.stop`, an interrupt, its time limit, or a failure.
     private func recordFailure(_ error: Error, spec: StepSpec, _ setup: RunSetup, outcome: inout StepOutcome,
                                report: inout JobReport, halted: inout String?) {
-        if let stop = setup.ctx.stopRequest {
+        if let stop = JobStop.carried(by: error)?.message {
             outcome.status = .stopped
             outcome.error = redactor.redact(stop)
             report.stopMessage = outcome.error

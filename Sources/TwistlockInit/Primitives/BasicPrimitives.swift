@@ -59,7 +59,6 @@ enum BasicPrimitives {
 
         vm.register("job", "stop") { args in
             let message = args.first?.stringValue ?? "stopped by the step"
-            ctx.stopRequest = message
             throw JobStop(message: message)
         }
         for level in ["info", "warn", "error"] {
