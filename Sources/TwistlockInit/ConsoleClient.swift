@@ -90,20 +90,37 @@ public enum ConsoleError: Error, CustomStringConvertible {
     /// A 2xx answer that does not say what it must (a login without a token).
     case malformedAnswer(method: String, path: String, reason: String)
 
-    public var description: String {
+    /// The request the error is about (nil: a refused login, a bad URL).
+    public var request: (method: String, path: String)? {
         switch self {
-        case .transport(let m, let p, let r): return "\(m) \(p): no answer from the console (\(r))"
-        case .status(let m, let p, let s, let msg):
-            return "\(m) \(p): \(s) \(HTTPResponseStatus(statusCode: s).reasonPhrase)\(msg.isEmpty ? "" : ": \(msg)")"
+        case .transport(let m, let p, _), .status(let m, let p, _, _), .deadlineExceeded(let m, let p),
+             .interrupted(let m, let p), .responseTooLarge(let m, let p, _), .malformedAnswer(let m, let p, _):
+            return (m, p)
+        case .authentication, .invalidURL:
+            return nil
+        }
+    }
+
+    /// What went wrong, after the request (`404 Not Found: no such user`).
+    public var detail: String {
+        switch self {
+        case .transport(_, _, let r): return "no answer from the console (\(r))"
+        case .status(_, _, let s, let msg):
+            return "\(s) \(HTTPResponseStatus(statusCode: s).reasonPhrase)\(msg.isEmpty ? "" : ": \(msg)")"
         case .authentication(let s, let msg):
             return "login refused by the console: \(s) \(HTTPResponseStatus(statusCode: s).reasonPhrase)\(msg.isEmpty ? "" : ": \(msg)")"
-        case .deadlineExceeded(let m, let p): return "\(m) \(p): the run's deadline passed"
-        case .interrupted(let m, let p): return "\(m) \(p): interrupted"
+        case .deadlineExceeded: return "the run's deadline passed"
+        case .interrupted: return "interrupted"
         case .invalidURL(let u): return "invalid console URL \(u)"
-        case .malformedAnswer(let m, let p, let reason): return "\(m) \(p): \(reason)"
-        case .responseTooLarge(let m, let p, let limit):
-            return "\(m) \(p): the console's answer is larger than \(ByteSize.text(limit)); refused"
+        case .malformedAnswer(_, _, let reason): return reason
+        case .responseTooLarge(_, _, let limit):
+            return "the console's answer is larger than \(ByteSize.text(limit)); refused"
         }
+    }
+
+    public var description: String {
+        guard let (m, p) = request else { return detail }
+        return "\(m) \(p): \(detail)"
     }
 }
 

@@ -81,4 +81,34 @@ final class ErrorValueStepTests: XCTestCase {
         XCTAssertNotEqual(strict.report.exitCode, 0)
         await h.stop()
     }
+
+    /// A console refusal caught by a step says what it is; its text names the object as before.
+    func testAConsoleRefusalIsAValueNamingItsRequestAndObject() async throws {
+        let h = try await StepHarness.start()
+        let lua = #"""
+        local ok, e = pcall(console.put, "no-such-endpoint", {x = 1}, {object = "thing x"})
+        assert(not ok)
+        assert(e.kind == "status", "kind " .. tostring(e.kind))
+        assert(e.status == 404, "status " .. tostring(e.status))
+        assert(e.request.method == "PUT" and e.request.path == "/api/v1/no-such-endpoint", e.request.path)
+        assert(e.object == "thing x", tostring(e.object))
+        assert(e.message:find("^PUT /api/v1/no%-such%-endpoint %(thing x%): 404 Not Found"), e.message)
+        -- Called by pcall itself: no Lua line to name.
+        assert(tostring(e) == e.message, tostring(e))
+        local ok2, g = pcall(function()
+          local r = console.get("no-such-endpoint")
+          return r
+        end)
+        assert(g.kind == "status" and g.status == 404 and g.object == nil and g.request.method == "GET")
+        assert(tostring(g):find("/refused.lua:11: GET /api/v1/no-such-endpoint: 404 Not Found", 1, true), tostring(g))
+        error(e)
+        """#
+        let run = try await run(h, [("refused", lua)])
+        let error = run.step("refused")?.error ?? ""
+        XCTAssertEqual(run.step("refused")?.status, .failed, run.output)
+        XCTAssertTrue(error.hasPrefix("step \"refused\": "), error)
+        // Raised again at line 16: the run names where, then the request and the object.
+        XCTAssertTrue(error.contains("refused.lua:16: PUT /api/v1/no-such-endpoint (thing x): 404 Not Found"), error)
+        await h.stop()
+    }
 }

@@ -8,6 +8,17 @@
 ---@type Values
 values = {}
 
+---What a failing primitive (or the sandbox) raises; `pcall` returns it. `tostring(err)` is the
+---text a string error would have had (location, then message); it is read-only. See
+---docs/step-api.md, "Errors".
+---@class HostError
+---@field kind "status"|"transport"|"deadline"|"interrupted"|"authentication"|"malformed"|"too_large"|"invalid_url"|"invalid"|"stop"|"memory"|"sandbox"|"argument"|"host"
+---@field message string the message without the location
+---@field request? {method: string, path: string} the console request it is about
+---@field status? integer the HTTP status (kinds "status" and "authentication")
+---@field object? string the object a write named; for a Kubernetes error, `Kind namespace/name`
+---@field operation? string for a Kubernetes error: the operation ("apply", "get", ...)
+
 ---@class json
 json = {}
 ---Encodes a value as JSON text, keys sorted.
@@ -158,7 +169,8 @@ function time.sleep(seconds) end
 ---@field strict boolean
 ---@field console_url string
 job = {}
----Ends the run here on purpose: exit 0 with a warning, or a failure under --strict.
+---Ends the run here on purpose: exit 0 with a warning, or a failure under --strict. Raises a
+---HostError of kind "stop": caught with pcall and not raised again, it stops nothing.
 ---@param message string
 function job.stop(message) end
 ---In plan mode: lists `object` as "cannot compare" (a line of the plan, not a change), e.g. a

@@ -193,27 +193,23 @@ enum ConsolePrimitives {
         }
     }
 
-    /// Runs a write's request; a failure without an answer (connection lost, timed out,
-    /// interrupted) names the object too, like an error status does:
+    /// Runs a write's request; a failure of this request (no answer, timed out, interrupted)
+    /// names the object too, like an error status does:
     /// `POST /api/v1/users (user alice): no answer from the console (…)`.
     static func named(method: String, path: String, object: String?, _ send: () throws -> ConsoleResponse) throws -> ConsoleResponse {
         do {
             return try send()
         } catch let error as ConsoleError {
-            guard let object else { throw error }
-            let prefix = "\(method) \(path)"
-            let text = error.description
-            guard text.hasPrefix(prefix) else { throw error }
-            throw PrimitiveError("\(prefix) (\(object))" + text.dropFirst(prefix.count))
+            // Another request's failure (the login on the way) keeps its own name.
+            guard object != nil, let request = error.request, request.method == method, request.path == path else { throw error }
+            throw ConsoleFailure(error: error, object: object)
         }
     }
 
     /// The body of a 2xx answer as JSON (or text when it is not JSON); an error otherwise.
     static func decodeOrRaise(_ resp: ConsoleResponse, method: String, path: String, object: String?) throws -> JSON {
-        let label = object.map { "\(method) \(path) (\($0))" } ?? "\(method) \(path)"
         guard resp.ok else {
-            throw PrimitiveError(ConsoleError.status(method: method, path: path, status: resp.status, message: resp.message)
-                .description.replacingOccurrences(of: "\(method) \(path)", with: label))
+            throw ConsoleFailure(error: .status(method: method, path: path, status: resp.status, message: resp.message), object: object)
         }
         if resp.bodyText.isEmpty { return .null }
         let contentType = resp.headers["content-type"] ?? ""
@@ -221,11 +217,14 @@ enum ConsolePrimitives {
             return try JSON.parse(resp.bodyText)
         } catch {
             if contentType.contains("json") {
-                throw PrimitiveError("\(label): the console answered with malformed JSON (\(error))")
+                throw ConsoleFailure(error: .malformedAnswer(method: method, path: path,
+                                                             reason: "the console answered with malformed JSON (\(error))"), object: object)
             }
             let trimmed = resp.bodyText.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
             if trimmed.hasPrefix("<!doctype html") || trimmed.hasPrefix("<html") {
-                throw PrimitiveError("\(label): the console answered with an HTML page, not the API (a proxy or login page in the way?)")
+                throw ConsoleFailure(error: .malformedAnswer(method: method, path: path,
+                                                             reason: "the console answered with an HTML page, not the API (a proxy or login page in the way?)"),
+                                     object: object)
             }
             return .string(resp.bodyText)
         }
