@@ -4,9 +4,7 @@ import PackageDescription
 // twistlock-init: a Swift host that embeds Lua 5.4 and runs the step files in steps/
 // against a Prisma Cloud Compute console. See README.md for the layout and why each
 // dependency was chosen.
-// Targets without swiftSettings build in the Swift 6 language mode (this tools version's
-// default); the ones still marked swift5 are being moved over, target by target.
-let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Every target builds in the Swift 6 language mode (this tools version's default).
 
 let package = Package(
     name: "twistlock-init",
@@ -92,8 +90,7 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // What twistlock-init and twistlock-demo share on the command line: the values, steps and
         // secrets options, finding the job's steps, running the job under SIGTERM/SIGINT.
@@ -102,8 +99,7 @@ let package = Package(
             dependencies: [
                 "TwistlockInit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // The production binary: it must not depend on the simulators or Hummingbird
         // (Tests/chart/check-static.sh checks the release binary's symbols).
@@ -112,16 +108,14 @@ let package = Package(
             dependencies: [
                 "TwistlockInit", "TwistlockInitCLI", "JobConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         .executableTarget(
             name: "twistlock-demo",
             dependencies: [
                 "TwistlockInit", "TwistlockInitCLI", "ConsoleSimulator", "KubeSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         .executableTarget(
             name: "twistlock-console-sim",
@@ -134,8 +128,7 @@ let package = Package(
         // the undo tests').
         .target(
             name: "ConsoleSeeder",
-            dependencies: ["TwistlockInit", "ConsoleSimulator", "JSONModel"],
-            swiftSettings: swift5
+            dependencies: ["TwistlockInit", "ConsoleSimulator", "JSONModel"]
         ),
         // The benchmark: the whole job, release build, against a large simulated console.
         .executableTarget(
@@ -143,8 +136,7 @@ let package = Package(
             dependencies: [
                 "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         // What the test targets share: raw loopback sockets (an HTTP client that shows exactly what
         // a server sends, an HTTP server too blunt to be kind), a seeded random JSON generator.
@@ -162,15 +154,13 @@ let package = Package(
             dependencies: [
                 "TwistlockInit", "KubeSimulator", "LuaHost", "JobConfig", "JSONModel", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: swift5
+            ]
         ),
         .testTarget(
             name: "StepTests",
             dependencies: [
                 "TwistlockInit", "ConsoleSimulator", "ConsoleSeeder", "KubeSimulator", "JobConfig", "JSONModel", "TestSupport",
-            ],
-            swiftSettings: swift5
+            ]
         ),
     ]
 )

@@ -11,8 +11,7 @@ public enum Launcher {
         // A step stuck inside a C function cannot be stopped in place: once the report is
         // written, the process ends with the run's exit code.
         runner.emergencyExit = { code in
-            fflush(stdout)
-            fflush(stderr)
+            fflush(nil)  // every output stream (the C stdout/stderr globals are not concurrency-safe)
             _exit(code)
         }
         for (sig, _) in interruptSignals { signal(sig, SIG_IGN) }

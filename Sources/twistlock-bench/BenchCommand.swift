@@ -70,7 +70,7 @@ struct Measure: ParsableCommand {
     }
 
     func run() throws {
-        setvbuf(stdout, nil, _IOLBF, 0)
+        lineBufferStandardOutput()
         let fm = FileManager.default
         let work = fm.temporaryDirectory.appendingPathComponent("twistlock-bench-\(UUID().uuidString)")
         try fm.createDirectory(at: work, withIntermediateDirectories: true)

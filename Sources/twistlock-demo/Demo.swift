@@ -3,6 +3,7 @@ import ConsoleSimulator
 import Foundation
 import JSONModel
 import KubeSimulator
+import Synchronization
 import TwistlockInit
 import TwistlockInitCLI
 
@@ -159,23 +160,30 @@ struct Demo: ParsableCommand {
 
     /// Waits for async work from synchronous code (the simulators run on their own threads).
     @discardableResult
-    static func blocking<T>(_ body: @escaping () async throws -> T) throws -> T {
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let semaphore = DispatchSemaphore(value: 0)
-        var result: Result<T, Error>!
+        let outcome = Outcome<T>()
         Task {
-            do { result = .success(try await body()) } catch { result = .failure(error) }
+            do { outcome.set(.success(try await body())) } catch { outcome.set(.failure(error)) }
             semaphore.signal()
         }
         semaphore.wait()
-        return try result.get()
+        return try outcome.get().get()
     }
 
-    static func blocking(_ body: @escaping () async -> Void) {
+    static func blocking(_ body: @escaping @Sendable () async -> Void) {
         let semaphore = DispatchSemaphore(value: 0)
         Task {
             await body()
             semaphore.signal()
         }
         semaphore.wait()
+    }
+
+    /// What the task of `blocking` hands back to the waiting thread.
+    final class Outcome<T: Sendable>: Sendable {
+        private let result = Mutex<Result<T, Error>?>(nil)
+        func set(_ value: Result<T, Error>) { result.withLock { $0 = value } }
+        func get() -> Result<T, Error> { result.withLock { $0! } }
     }
 }

@@ -8,12 +8,12 @@ import XCTest
 /// stopped with the step and the reason named, the steps before it keep their results, the
 /// steps after it do not run, and nothing it did leaks into the steps after it.
 final class HardeningStepsTests: XCTestCase {
-    struct Case {
+    struct Case: Sendable {
         let name: String
         let lua: String
         /// Every one of these is in the step's error.
         let reason: [String]
-        var configure: ((inout JobOptions) -> Void)? = nil
+        var configure: (@Sendable (inout JobOptions) -> Void)? = nil
     }
 
     static let cases: [Case] = [

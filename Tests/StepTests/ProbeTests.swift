@@ -39,6 +39,12 @@ final class ProbeTests: XCTestCase {
     /// Runs the probe in-process (on its own thread: it blocks) against the harness's console.
     func probe(_ h: StepHarness, scratch: Bool, retries: Int = 2,
                during: ((ConsoleProbe) -> Void)? = nil) async throws -> Probed {
+        try await ProbeTests.runProbe(h, scratch: scratch, retries: retries, during: during)
+    }
+
+    /// `probe` without the test case (for `async let`: the test case itself is not Sendable).
+    static func runProbe(_ h: StepHarness, scratch: Bool, retries: Int = 2,
+                         during: ((ConsoleProbe) -> Void)? = nil) async throws -> Probed {
         var connection = ConsoleConnection(baseURL: h.consoleURL)
         connection.maxRetries = retries
         connection.backoffBase = 0.01
@@ -219,7 +225,7 @@ final class ProbeTests: XCTestCase {
         let h = try await console([])
         defer { Task { await h.stop() } }
         try await h.setFaults([["kind": "delay", "method": "PUT", "path": "groups/*", "count": 1, "delayMs": 800]])
-        async let probed = probe(h, scratch: true)
+        async let probed = ProbeTests.runProbe(h, scratch: true)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, !h.sim.requests.contains(where: { $0.method == "POST" && $0.endpoint == "users" }) {
             try await Task.sleep(nanoseconds: 20_000_000)
