@@ -2,19 +2,20 @@
 -- with common.DaemonSetOptions built from the values), make the job's changes to it (pod labels:
 -- the Big Bang package's name label, `podLabels`, `defender.podLabels`;
 -- resources, tolerations, capabilities, image pull secret, image), server-side apply every
--- document, then wait until the DaemonSet has rolled out on every node.
+-- document, then wait until the DaemonSet has rolled out on every node. The address the
+-- Defenders connect to (`defender.consoleAddress`, default the console Service's cluster-wide name)
+-- is added to the console certificate's SANs before the first apply.
 -- Plan mode: the applies are server-side dry runs and there is no wait.
 local manifest = require("k8s_manifest")
 local fields = require("settings_fields")
+local console_san = require("console_san")
 
 local d = fields.lookup(values, "defender")
 local namespace = d.namespace
 if type(namespace) ~= "string" or namespace == "" then
   error("defender.namespace: required (the namespace the Defenders run in)")
 end
-if type(d.consoleAddress) ~= "string" or d.consoleAddress == "" then
-  error("defender.consoleAddress: required (the console address the Defenders connect to)")
-end
+local address = manifest.console_address(d)
 
 local version = console.version()
 log.info("console version %s", version)
@@ -52,6 +53,10 @@ local notes = manifest.adjust(docs, {
 if #notes > 0 then
   log.info("adjusted the console's manifest: %s", table.concat(notes, "; "))
 end
+
+-- The Defenders connect to the console over TLS at `address`: its certificate must name it
+-- (before anything is applied: the Defenders start connecting as soon as they run).
+console_san.ensure(address, "the address the Defenders connect to")
 
 -- A plan without cluster access (no kubeconfig, no in-cluster service account) says what it
 -- cannot see, object by object, and the later steps still plan.

@@ -4,16 +4,10 @@
 -- The name is `console.externalHost`, else the first of `routes.inbound.console.hosts` (the
 -- console chart's route; `{{ .Values.domain }}` in it becomes `domain`), else
 -- `twistlock.<domain>`.
--- * Read once (GET settings/certs). When consoleSAN already holds the name (DNS names compare
---   case-insensitively) nothing is written.
--- * Otherwise the name is appended, every other SAN kept in its order, and the settings are
---   POSTed back without caExpiration and defenderOldCAExpiration (read-only dates the console
---   reports but must not be sent back). The diff shown compares against the read settings
---   without those two dates, so it shows just the added name.
+-- The name is added once, every other SAN kept (steps/lib/console_san.lua).
 
-local tables = require("tables")
 local fields = require("settings_fields")
-local answers = require("answers")
+local console_san = require("console_san")
 
 local host, key
 local external = fields.lookup(values, "console.externalHost")
@@ -38,24 +32,4 @@ if #host > 253 or not string.match(host, "^[%w%*][%w%-%.]*$") or string.find(hos
     key == "domain" and domain or host), 0)
 end
 
-local current = answers.get_object("settings/certs", { null_is_empty = true })
-local sans = current.consoleSAN
-if tables.is_null(sans) then sans = {} end
-for _, san in ipairs(sans) do
-  if type(san) == "string" and string.lower(san) == string.lower(host) then
-    log.info("certificate SAN %s already present (%d SANs), unchanged", host, #sans)
-    return
-  end
-end
-
-local before = tables.copy(current)
-before.caExpiration = nil
-before.defenderOldCAExpiration = nil
-local body = tables.copy(before)
-local list = tables.array_of(sans)
-list[#list + 1] = host
-body.consoleSAN = list
-
--- idempotent = true: POST settings/certs sets the whole object (sent again after a 5xx, it sets the same).
-local res = console.post("settings/certs", body, { before = before, object = "certificate settings", idempotent = true })
-log.info("%s certificate SAN %s (now %d SANs)", fields.verb(res, "added", "would add"), host, #list)
+console_san.ensure(host)

@@ -180,6 +180,9 @@ enum ValuesSchema {
     /// `30s`, `500ms`); empty: Prometheus' own default.
     static let durationSchema: [String: JSON] = [
         "pattern": "^((([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"]
+    /// Empty, a DNS name or an IP address (no scheme, port or path): HostRules for the job.
+    static let hostPattern = "^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*"
+        + "|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)?$"
     static let port = SchemaType.int(min: 1, max: 65535)
     static let unbounded = Int64.max
     static let stringMap = SchemaType.map(.string)
@@ -342,7 +345,9 @@ enum ValuesSchema {
             SchemaField("priorityClassName", .string, ""),
             SchemaField("waitForRollout", .bool, true),
             SchemaField("namespace", .string, "twistlock", jsonSchema: ["pattern": .string(dnsLabelPattern)]),
-            SchemaField("consoleAddress", .string, "twistlock-console"),
+            // Empty: the console's Service in `namespace`, by its cluster-wide name
+            // (`twistlock-console.<namespace>.svc.cluster.local`); the chart gives the release's.
+            SchemaField("consoleAddress", .string, "", jsonSchema: ["pattern": .string(hostPattern)]),
             SchemaField("podLabels", .labels, .object([:])),
             SchemaField("rolloutTimeoutSeconds", .timeoutSeconds, 600),
             .package("collect_pod_labels"),

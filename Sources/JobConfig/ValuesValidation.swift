@@ -290,7 +290,7 @@ struct ValuesValidator {
             } else {
                 require(root, "defender.namespace", "when defender.enabled is true")
             }
-            require(root, "defender.consoleAddress", "when defender.enabled is true")
+            checkDefenderConsoleAddress(root)
         }
         if Self.isOn(root, "policies.enabled") {
             require(root, "policies.name", "when policies.enabled is true (it names the rules the job owns)")

@@ -59,7 +59,6 @@ final class ValuesFuzzTests: XCTestCase {
             ("sso.idp_url", Self.ssoOn),
             ("sso.cert", Self.ssoOn),
             ("defender.namespace", ""),
-            ("defender.consoleAddress", ""),
             ("policies.name", ""),
             ("console.trustedImages.name", ""),
             ("console.additionalUsers[0].username", "console: {additionalUsers: [{username: u, password: pw-long, role: user}]}"),

@@ -20,7 +20,7 @@ final class ValuesMergeTests: XCTestCase {
         XCTAssertEqual(values.string("defender.image.tag"), "")
         XCTAssertEqual(values.lookup("defender.proxy"), ["address": "", "ca": "", "username": "", "password": ""])
         XCTAssertEqual(values.string("defender.namespace"), "twistlock")
-        XCTAssertEqual(values.string("defender.consoleAddress"), "twistlock-console")
+        XCTAssertEqual(values.string("defender.consoleAddress"), "", "empty: the job builds the console Service's cluster-wide name")
         XCTAssertEqual(values.lookup("defender.podLabels"), .object([:]))
         XCTAssertEqual(values.int("defender.rolloutTimeoutSeconds"), 600)
         XCTAssertEqual(values.int("init.waitTimeoutSeconds"), 600)

@@ -406,6 +406,8 @@ def test_mounted_values_hold_only_the_keys_the_job_reads(helm, case):
             assert get_path(mounted, key, default="<missing>") == "<missing>", f"the secret {key} is in the ConfigMap"
         elif key == "routes.inbound.console.hosts":
             continue  # rendered by the chart: test_console_route_host_reaches_the_job_rendered
+        elif key in ("defender.namespace", "defender.consoleAddress") and not get_path(values, key, default=""):
+            continue  # defaulted from the release: test_defender_labels_namespaces.py
         elif key == "console.additionalUsers":
             assert mounted["console"]["additionalUsers"] == [
                 {k: v for k, v in u.items() if k != "password"} for u in have], key
@@ -618,7 +620,8 @@ def test_least_rbac_for_the_defender_step(helm, case):
     assert pod["serviceAccountName"] == sa["metadata"]["name"]
     assert pod["automountServiceAccountToken"] is True
     role = one(docs, "Role")
-    assert role["metadata"]["namespace"] == values["defender"]["namespace"]
+    defender_ns = values["defender"]["namespace"] or NAMESPACE  # empty: the release namespace
+    assert role["metadata"]["namespace"] == defender_ns
     objects = values["init"]["rbac"]["defenderObjects"]
     granted = {(r["apiGroups"][0], res): (tuple(r["resourceNames"]), tuple(r["verbs"]))
                for r in role["rules"] for res in r["resources"]}
@@ -635,7 +638,7 @@ def test_least_rbac_for_the_defender_step(helm, case):
         assert "secrets" not in rule["resources"]
         if {"create", "patch"} & set(rule["verbs"]) or "namespaces" in rule["resources"] and rule["verbs"] == ["get"]:
             assert rule.get("resourceNames"), rule
-    assert {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [values["defender"]["namespace"]],
+    assert {"apiGroups": [""], "resources": ["namespaces"], "resourceNames": [defender_ns],
             "verbs": ["get"]} in cluster["rules"]
     for kind, ref_kind in (("RoleBinding", "Role"), ("ClusterRoleBinding", "ClusterRole")):
         binding = one(docs, kind)
@@ -707,6 +710,7 @@ CHART_OWN_DEFAULTS = {
     "console.credentials.username": "admin",  # the old chart's default admin name
     "init.resources": None,                   # the Job gets requests and limits
     "routes.inbound.console.hosts": None,     # the console chart's key (Big Bang); not set here
+    "defender.namespace": "",                 # empty: the release namespace (the chart fills it in)
 }
 
 

@@ -119,6 +119,26 @@ The Secret holding the metrics user's name and password, and its keys, as JSON
 {{- end -}}
 {{- end -}}
 
+{{/* The Defenders' namespace: defender.namespace, else the release namespace. */}}
+{{- define "twistlock-init.defenderNamespace" -}}
+{{- default .Release.Namespace .Values.defender.namespace -}}
+{{- end -}}
+
+{{/*
+The address the Defenders connect to: defender.consoleAddress, else the console Service's
+cluster-wide name (the host of console.service.url when that is set).
+*/}}
+{{- define "twistlock-init.defenderConsoleAddress" -}}
+{{- $svc := .Values.console.service -}}
+{{- if .Values.defender.consoleAddress -}}
+{{- .Values.defender.consoleAddress -}}
+{{- else if $svc.url -}}
+{{- (urlParse $svc.url).hostname -}}
+{{- else -}}
+{{- printf "%s.%s.svc.cluster.local" $svc.name (include "twistlock-init.consoleNamespace" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* True (non-empty) when the image named is the old shell job's base image. */}}
 {{- define "twistlock-init.legacyImage" -}}
 {{- if regexMatch "(^|/)big-bang/base$" (toString .Values.init.image.repository) -}}true{{- end -}}
@@ -190,6 +210,11 @@ only (its value null), so the job still warns about it ("did you mean ...?").
 {{- $hosts := list -}}
 {{- range . -}}{{- $hosts = append $hosts (tpl (toString .) $) -}}{{- end -}}
 {{- $_ := set $out "routes" (dict "inbound" (dict "console" (dict "hosts" $hosts))) -}}
+{{- end -}}
+{{- /* The Defenders' namespace and the console address, defaulted from the release. */}}
+{{- with $out.defender -}}
+{{- $_ := set . "namespace" (include "twistlock-init.defenderNamespace" $) -}}
+{{- $_ := set . "consoleAddress" (include "twistlock-init.defenderConsoleAddress" $) -}}
 {{- end -}}
 {{- range $k, $_ := .Values -}}
 {{- if not (hasKey $keys $k) -}}{{- $_ := set $out $k nil -}}{{- end -}}

@@ -56,13 +56,20 @@ function M.defender_image(image_values, console_version)
   return repo .. ":" .. tostring(tag)
 end
 
+--- The address the Defenders connect to: `defender.consoleAddress`, else the console Service's
+--- cluster-wide name in the Defenders' namespace (the chart gives the release's console Service).
+function M.console_address(d)
+  if not is_empty(d.consoleAddress) then return d.consoleAddress end
+  return "twistlock-console." .. tostring(d.namespace) .. ".svc.cluster.local"
+end
+
 --- `common.DaemonSetOptions` from the values, field names exactly as the console's OpenAPI
 --- document spells them (the console is Go: a misspelt field is silently dropped).
 function M.daemonset_options(values, image)
   local d = fields.lookup(values, "defender") or {}
   local selinux = d.selinux ~= false
   local opts = {
-    consoleAddr = d.consoleAddress,
+    consoleAddr = M.console_address(d),
     namespace = d.namespace,
     orchestration = fields.lookup(values, "openshift") == true and "openshift" or "kubernetes",
     containerRuntime = d.containerRuntime,

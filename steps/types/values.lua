@@ -73,7 +73,7 @@
 ---@field priorityClassName string
 ---@field waitForRollout boolean default true
 ---@field namespace string default "twistlock"
----@field consoleAddress string default "twistlock-console"
+---@field consoleAddress string
 ---@field podLabels table<string, string>
 ---@field rolloutTimeoutSeconds integer default 600
 
