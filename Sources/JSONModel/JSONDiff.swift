@@ -1,25 +1,39 @@
+/// One step of a path into a JSON value. Paths are kept as components; their text
+/// (`rules[name="X"].effect`) is made only to show them.
+public enum JSONPathComponent: Hashable, Sendable {
+    /// An object member.
+    case key(String)
+    /// An array element, 0-based.
+    case index(Int)
+    /// The element of an array of objects whose identity field `field` is `value`.
+    case element(field: String, value: String)
+}
+
 /// One difference between two JSON values, found by `JSON.diff`.
 public struct JSONChange: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Equatable, Sendable {
         case added, changed, removed
     }
 
-    /// Where the change is: `rules[0].effect`, `consoleSAN[2]`, `stdout.enabled`,
-    /// `labels["app.kubernetes.io/name"]`, `rules[name="Default - alert all"].effect`.
-    /// The empty string is the root.
-    public var path: String
+    /// Where the change is, from the root (empty: the root itself).
+    public var components: [JSONPathComponent]
     public var kind: Kind
     /// The value before (`nil` when added).
     public var old: JSON?
     /// The value after (`nil` when removed).
     public var new: JSON?
 
-    public init(path: String, kind: Kind, old: JSON?, new: JSON?) {
-        self.path = path
+    public init(at components: [JSONPathComponent], kind: Kind, old: JSON?, new: JSON?) {
+        self.components = components
         self.kind = kind
         self.old = old
         self.new = new
     }
+
+    /// Where the change is, as text: `rules[0].effect`, `consoleSAN[2]`, `stdout.enabled`,
+    /// `labels["app.kubernetes.io/name"]`, `rules[name="Default - alert all"].effect`.
+    /// The empty string is the root.
+    public var path: String { JSON.pathText(components) }
 
     public var description: String {
         let where_ = path.isEmpty ? "(root)" : path
@@ -52,9 +66,9 @@ extension JSON {
     public static func diff(before: JSON?, after: JSON) -> [JSONChange] {
         var changes: [JSONChange] = []
         if let before {
-            compare(before, after, path: "", into: &changes)
+            compare(before, after, path: [], into: &changes)
         } else {
-            addLeaves(after, path: "", into: &changes)
+            addLeaves(after, path: [], into: &changes)
         }
         return changes
     }
@@ -68,6 +82,19 @@ extension JSON {
         }
         guard isLetter(first) else { return false }
         return key.unicodeScalars.allSatisfy { isLetter($0) || ($0 >= "0" && $0 <= "9") }
+    }
+
+    /// The text of a path: `rules[name="X"].effect`, `labels["a.b"]`, `l[0]` ("" for the root).
+    public static func pathText(_ components: [JSONPathComponent]) -> String {
+        var text = ""
+        for component in components {
+            switch component {
+            case .key(let key): text = diffPath(text, key: key)
+            case .index(let index): text = diffPath(text, index: index)
+            case .element(let field, let value): text = diffPath(text, field: field, value: value)
+            }
+        }
+        return text
     }
 
     /// `path` extended by the object member `key`.
@@ -88,18 +115,18 @@ extension JSON {
 
     // MARK: Comparison
 
-    private static func compare(_ a: JSON, _ b: JSON, path: String, into changes: inout [JSONChange]) {
+    private static func compare(_ a: JSON, _ b: JSON, path: [JSONPathComponent], into changes: inout [JSONChange]) {
         switch (a, b) {
         case (.object(let x), .object(let y)):
             var keys = Set(x.keys)
             keys.formUnion(y.keys)
             let sorted = keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
             for key in sorted {
-                let sub = diffPath(path, key: key)
+                let sub = path + [.key(key)]
                 switch (x[key], y[key]) {
                 case (let old?, let new?): compare(old, new, path: sub, into: &changes)
-                case (let old?, nil): changes.append(JSONChange(path: sub, kind: .removed, old: old, new: nil))
-                case (nil, let new?): changes.append(JSONChange(path: sub, kind: .added, old: nil, new: new))
+                case (let old?, nil): changes.append(JSONChange(at: sub, kind: .removed, old: old, new: nil))
+                case (nil, let new?): changes.append(JSONChange(at: sub, kind: .added, old: nil, new: new))
                 case (nil, nil): break
                 }
             }
@@ -108,19 +135,19 @@ extension JSON {
                 compareKeyed(x, y, field: field, path: path, into: &changes)
             } else {
                 for i in 0..<max(x.count, y.count) {
-                    let sub = diffPath(path, index: i)
+                    let sub = path + [.index(i)]
                     if i < x.count && i < y.count {
                         compare(x[i], y[i], path: sub, into: &changes)
                     } else if i < x.count {
-                        changes.append(JSONChange(path: sub, kind: .removed, old: x[i], new: nil))
+                        changes.append(JSONChange(at: sub, kind: .removed, old: x[i], new: nil))
                     } else {
-                        changes.append(JSONChange(path: sub, kind: .added, old: nil, new: y[i]))
+                        changes.append(JSONChange(at: sub, kind: .added, old: nil, new: y[i]))
                     }
                 }
             }
         default:
             if !a.isEquivalent(to: b) {
-                changes.append(JSONChange(path: path, kind: .changed, old: a, new: b))
+                changes.append(JSONChange(at: path, kind: .changed, old: a, new: b))
             }
         }
     }
@@ -148,7 +175,7 @@ extension JSON {
         return result
     }
 
-    private static func compareKeyed(_ x: [JSON], _ y: [JSON], field: String, path: String, into changes: inout [JSONChange]) {
+    private static func compareKeyed(_ x: [JSON], _ y: [JSON], field: String, path: [JSONPathComponent], into changes: inout [JSONChange]) {
         let xIDs = identities(x, field: field)!
         let yIDs = identities(y, field: field)!
         var xByID: [String: JSON] = [:]
@@ -160,43 +187,43 @@ extension JSON {
         let commonAfter = yIDs.filter { xByID[$0] != nil }
         if commonBefore != commonAfter {
             changes.append(JSONChange(
-                path: path, kind: .changed,
+                at: path, kind: .changed,
                 old: .array(commonBefore.map { .string($0) }),
                 new: .array(commonAfter.map { .string($0) })
             ))
         }
         // Removed elements in their before order, then kept and added ones in after order.
         for id in xIDs where yByID[id] == nil {
-            changes.append(JSONChange(path: diffPath(path, field: field, value: id), kind: .removed, old: xByID[id], new: nil))
+            changes.append(JSONChange(at: path + [.element(field: field, value: id)], kind: .removed, old: xByID[id], new: nil))
         }
         for id in yIDs {
-            let sub = diffPath(path, field: field, value: id)
+            let sub = path + [.element(field: field, value: id)]
             if let old = xByID[id] {
                 compare(old, yByID[id]!, path: sub, into: &changes)
             } else {
-                changes.append(JSONChange(path: sub, kind: .added, old: nil, new: yByID[id]))
+                changes.append(JSONChange(at: sub, kind: .added, old: nil, new: yByID[id]))
             }
         }
     }
 
-    private static func addLeaves(_ value: JSON, path: String, into changes: inout [JSONChange]) {
+    private static func addLeaves(_ value: JSON, path: [JSONPathComponent], into changes: inout [JSONChange]) {
         switch value {
         case .object(let o) where !o.isEmpty:
             for key in sortedKeys(o) {
-                addLeaves(o[key]!, path: diffPath(path, key: key), into: &changes)
+                addLeaves(o[key]!, path: path + [.key(key)], into: &changes)
             }
         case .array(let a) where !a.isEmpty:
             if let field = identityField(a, []), let ids = identities(a, field: field) {
                 for (id, element) in zip(ids, a) {
-                    addLeaves(element, path: diffPath(path, field: field, value: id), into: &changes)
+                    addLeaves(element, path: path + [.element(field: field, value: id)], into: &changes)
                 }
             } else {
                 for (i, element) in a.enumerated() {
-                    addLeaves(element, path: diffPath(path, index: i), into: &changes)
+                    addLeaves(element, path: path + [.index(i)], into: &changes)
                 }
             }
         default:
-            changes.append(JSONChange(path: path, kind: .added, old: nil, new: value))
+            changes.append(JSONChange(at: path, kind: .added, old: nil, new: value))
         }
     }
 }

@@ -116,8 +116,10 @@ public struct ReplacedObject: Sendable, Equatable {
 
 /// A field a write sent that the console's next answer did not hold.
 public struct NotKept: Sendable, Equatable {
-    /// Where, in the written object: `role`, `rules[name="X"].effect`.
-    public let path: String
+    /// Where, in the written object.
+    public let components: [JSONPathComponent]
+    /// Where, as text: `role`, `rules[name="X"].effect`.
+    public var path: String { JSON.pathText(components) }
     /// What was sent (nil: the step removed the field).
     public let sent: JSON?
     /// What the console has (nil: nothing there).
@@ -160,10 +162,10 @@ public final class Ledger: @unchecked Sendable {
         if let after {
             raw = JSON.diff(before: before, after: after)
         } else {
-            raw = [JSONChange(path: "", kind: .removed, old: before, new: nil)]
+            raw = [JSONChange(at: [], kind: .removed, old: before, new: nil)]
         }
         let changes = raw.map { change -> JSONChange in
-            let masked = Ledger.isSensitivePath(change.path, extra: sensitive)
+            let masked = Ledger.isSensitivePath(change.components, extra: sensitive)
             func clean(_ v: JSON?) -> JSON? {
                 guard let v else { return nil }
                 if masked && !v.isNull { return .string(Redactor.mask) }
@@ -192,28 +194,16 @@ public final class Ledger: @unchecked Sendable {
         return r
     }
 
-    /// Whether any field name along a diff path (`users[0].password`, `data["key"]`) is sensitive.
-    static func isSensitivePath(_ path: String, extra: Set<String>) -> Bool {
-        var names: [String] = []
-        var current = ""
-        var quoted = false
-        for ch in path {
-            if quoted {
-                if ch == "\"" { quoted = false; names.append(current); current = "" } else { current.append(ch) }
-                continue
-            }
-            switch ch {
-            case ".", "[", "]":
-                if !current.isEmpty { names.append(current) }
-                current = ""
-            case "\"":
-                quoted = true
-            default:
-                current.append(ch)
+    /// Whether any field name along a path (`users[0].password`, `data["key"]`) is sensitive.
+    /// The names are the path's object keys and the identity fields of its elements, taken from
+    /// its components: the value naming an element (`rules[name="password"]`) is not a field name.
+    static func isSensitivePath(_ path: [JSONPathComponent], extra: Set<String>) -> Bool {
+        path.contains { component in
+            switch component {
+            case .key(let name), .element(field: let name, value: _): return Redactor.isSensitive(name, extra: extra)
+            case .index: return false
             }
         }
-        if !current.isEmpty { names.append(current) }
-        return names.contains { Redactor.isSensitive($0, extra: extra) }
     }
 
     /// The records so far, read under the lock (from another thread).

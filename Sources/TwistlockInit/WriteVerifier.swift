@@ -137,9 +137,9 @@ final class WriteVerifier: @unchecked Sendable {
                 var out: [NotKept] = []
                 if found == nil {
                     if p.absentOK { continue }
-                    out.append(NotKept(path: "", sent: p.sent, got: nil))
+                    out.append(NotKept(components: [], sent: p.sent, got: nil))
                 } else {
-                    Self.compare(before: p.before, sent: p.sent, got: found, path: "", sensitive: p.sensitive, into: &out)
+                    Self.compare(before: p.before, sent: p.sent, got: found, path: [], sensitive: p.sensitive, into: &out)
                 }
                 guard !out.isEmpty else { continue }
                 let masked = out.map { mask($0, sensitive: p.sensitive, redactor: ctx.redactor) }
@@ -151,13 +151,13 @@ final class WriteVerifier: @unchecked Sendable {
     }
 
     private func mask(_ n: NotKept, sensitive: Set<String>, redactor: Redactor) -> NotKept {
-        let whole = Ledger.isSensitivePath(n.path, extra: sensitive)
+        let whole = Ledger.isSensitivePath(n.components, extra: sensitive)
         func clean(_ v: JSON?) -> JSON? {
             guard let v else { return nil }
             if whole && !v.isNull { return .string(Redactor.mask) }
             return redactor.redact(v, extraFields: sensitive)
         }
-        return NotKept(path: n.path, sent: clean(n.sent), got: clean(n.got))
+        return NotKept(components: n.components, sent: clean(n.sent), got: clean(n.got))
     }
 
     private func render(_ ctx: JobContext, _ r: WriteRecord) {
@@ -220,58 +220,58 @@ final class WriteVerifier: @unchecked Sendable {
         return nil
     }
 
-    static func compare(before: JSON?, sent: JSON, got: JSON?, path: String, sensitive: Set<String>, into out: inout [NotKept]) {
+    static func compare(before: JSON?, sent: JSON, got: JSON?, path: [JSONPathComponent], sensitive: Set<String>, into out: inout [NotKept]) {
         if let before, before.isEquivalent(to: sent) { return } // not forced by this write
         switch sent {
         case .object(let o):
             guard case .object(let g)? = got else {
                 if isZero(sent) && isZero(got) { return }
-                out.append(NotKept(path: path, sent: sent, got: got))
+                out.append(NotKept(components: path, sent: sent, got: got))
                 return
             }
             for key in o.keys.sorted() where !skipped(key, sensitive: sensitive) {
-                compare(before: before?[key], sent: o[key]!, got: g[key], path: JSON.diffPath(path, key: key),
+                compare(before: before?[key], sent: o[key]!, got: g[key], path: path + [.key(key)],
                         sensitive: sensitive, into: &out)
             }
             // A field the write removed that the console still holds.
             if case .object(let b)? = before {
                 for key in b.keys.sorted() where o[key] == nil && !skipped(key, sensitive: sensitive) {
                     if let kept = g[key], !isZero(kept), !isZero(b[key]) {
-                        out.append(NotKept(path: JSON.diffPath(path, key: key), sent: nil, got: kept))
+                        out.append(NotKept(components: path + [.key(key)], sent: nil, got: kept))
                     }
                 }
             }
         case .array(let a):
             guard case .array(let ga)? = got else {
                 if isZero(sent) && isZero(got) { return }
-                out.append(NotKept(path: path, sent: sent, got: got))
+                out.append(NotKept(components: path, sent: sent, got: got))
                 return
             }
             if let field = identityField(a) {
                 let beforeItems = before?.arrayValue ?? []
                 for element in a {
                     let id = element[field]!.stringValue!
-                    let sub = JSON.diffPath(path, field: field, value: id)
+                    let sub = path + [.element(field: field, value: id)]
                     let was = beforeItems.first { $0[field]?.stringValue == id }
                     guard let kept = ga.first(where: { $0[field]?.stringValue == id }) else {
-                        out.append(NotKept(path: sub, sent: element, got: nil))
+                        out.append(NotKept(components: sub, sent: element, got: nil))
                         continue
                     }
                     compare(before: was, sent: element, got: kept, path: sub, sensitive: sensitive, into: &out)
                 }
             } else if a.count != ga.count {
-                out.append(NotKept(path: path, sent: sent, got: got))
+                out.append(NotKept(components: path, sent: sent, got: got))
             } else {
                 let b = before?.arrayValue
                 for i in a.indices {
                     compare(before: b.flatMap { i < $0.count ? $0[i] : nil }, sent: a[i], got: ga[i],
-                            path: JSON.diffPath(path, index: i), sensitive: sensitive, into: &out)
+                            path: path + [.index(i)], sensitive: sensitive, into: &out)
                 }
             }
         default:
             if let got, sent.isEquivalent(to: got) { return }
             if isZero(sent) && isZero(got) { return }
-            out.append(NotKept(path: path, sent: sent, got: got))
+            out.append(NotKept(components: path, sent: sent, got: got))
         }
     }
 }

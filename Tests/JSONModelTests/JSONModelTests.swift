@@ -247,17 +247,17 @@ final class JSONDiffTests: XCTestCase {
         let before: JSON = ["stdout": ["enabled": false], "consoleSAN": ["a", "b"], "gone": 1, "same": 2]
         let after: JSON = ["stdout": ["enabled": true], "consoleSAN": ["a", "b", "c"], "new": ["x": 1], "same": 2]
         XCTAssertEqual(JSON.diff(before: before, after: after), [
-            JSONChange(path: "consoleSAN[2]", kind: .added, old: nil, new: "c"),
-            JSONChange(path: "gone", kind: .removed, old: 1, new: nil),
-            JSONChange(path: "new", kind: .added, old: nil, new: ["x": 1]),
-            JSONChange(path: "stdout.enabled", kind: .changed, old: false, new: true),
+            JSONChange(at: [.key("consoleSAN"), .index(2)], kind: .added, old: nil, new: "c"),
+            JSONChange(at: [.key("gone")], kind: .removed, old: 1, new: nil),
+            JSONChange(at: [.key("new")], kind: .added, old: nil, new: ["x": 1]),
+            JSONChange(at: [.key("stdout"), .key("enabled")], kind: .changed, old: false, new: true),
         ])
         XCTAssertEqual(JSON.diff(before: ["l": [1, 2, 3]], after: ["l": [1, 5]]), [
-            JSONChange(path: "l[1]", kind: .changed, old: 2, new: 5),
-            JSONChange(path: "l[2]", kind: .removed, old: 3, new: nil),
+            JSONChange(at: [.key("l"), .index(1)], kind: .changed, old: 2, new: 5),
+            JSONChange(at: [.key("l"), .index(2)], kind: .removed, old: 3, new: nil),
         ])
         XCTAssertEqual(JSON.diff(before: ["rules": [["effect": "alert"]]], after: ["rules": [["effect": "block"]]]), [
-            JSONChange(path: "rules[0].effect", kind: .changed, old: "alert", new: "block"),
+            JSONChange(at: [.key("rules"), .index(0), .key("effect")], kind: .changed, old: "alert", new: "block"),
         ])
     }
 
@@ -271,9 +271,9 @@ final class JSONDiffTests: XCTestCase {
 
     func testTypeChange() {
         XCTAssertEqual(JSON.diff(before: ["a": [1]], after: ["a": ["k": 1]]), [
-            JSONChange(path: "a", kind: .changed, old: [1], new: ["k": 1]),
+            JSONChange(at: [.key("a")], kind: .changed, old: [1], new: ["k": 1]),
         ])
-        XCTAssertEqual(JSON.diff(before: 1, after: "1"), [JSONChange(path: "", kind: .changed, old: 1, new: "1")])
+        XCTAssertEqual(JSON.diff(before: 1, after: "1"), [JSONChange(at: [], kind: .changed, old: 1, new: "1")])
     }
 
     func testKeyedArrayInsertAtTop() {
@@ -281,7 +281,7 @@ final class JSONDiffTests: XCTestCase {
         let b: JSON = ["name": "b", "effect": "block"]
         let new: JSON = ["name": "new rule", "effect": "block"]
         let changes = JSON.diff(before: ["rules": [a, b]], after: ["rules": [new, a, b]])
-        XCTAssertEqual(changes, [JSONChange(path: "rules[name=\"new rule\"]", kind: .added, old: nil, new: new)])
+        XCTAssertEqual(changes, [JSONChange(at: [.key("rules"), .element(field: "name", value: "new rule")], kind: .added, old: nil, new: new)])
     }
 
     func testKeyedArrayFieldChangeAndRemoval() {
@@ -290,9 +290,12 @@ final class JSONDiffTests: XCTestCase {
         var a2 = a
         a2["effect"] = "block"
         XCTAssertEqual(JSON.diff(before: ["rules": [a, b]], after: ["rules": [a2]]), [
-            JSONChange(path: "rules[name=\"b\"]", kind: .removed, old: b, new: nil),
-            JSONChange(path: "rules[name=\"Default - alert all\"].effect", kind: .changed, old: "alert", new: "block"),
+            JSONChange(at: [.key("rules"), .element(field: "name", value: "b")], kind: .removed, old: b, new: nil),
+            JSONChange(at: [.key("rules"), .element(field: "name", value: "Default - alert all"), .key("effect")], kind: .changed, old: "alert", new: "block"),
         ])
+        // Shown as text only for display.
+        XCTAssertEqual(JSON.diff(before: ["rules": [a, b]], after: ["rules": [a2]]).map(\.path),
+                       ["rules[name=\"b\"]", "rules[name=\"Default - alert all\"].effect"])
     }
 
     func testKeyedArrayMove() {
@@ -300,7 +303,7 @@ final class JSONDiffTests: XCTestCase {
         let b: JSON = ["name": "b", "v": 2]
         let c: JSON = ["name": "c", "v": 3]
         XCTAssertEqual(JSON.diff(before: ["rules": [a, b, c]], after: ["rules": [c, a, b]]), [
-            JSONChange(path: "rules", kind: .changed, old: ["a", "b", "c"], new: ["c", "a", "b"]),
+            JSONChange(at: [.key("rules")], kind: .changed, old: ["a", "b", "c"], new: ["c", "a", "b"]),
         ])
         // Adding and removing elements is not a move.
         XCTAssertEqual(JSON.diff(before: ["rules": [a, b]], after: ["rules": [a, c]]).map(\.kind), [.removed, .added])
@@ -310,8 +313,8 @@ final class JSONDiffTests: XCTestCase {
         let before: JSON = ["users": [["username": "alice", "role": "user"], ["username": "bob", "role": "user"]]]
         let after: JSON = ["users": [["username": "bob", "role": "admin"], ["username": "alice", "role": "user"]]]
         XCTAssertEqual(JSON.diff(before: before, after: after), [
-            JSONChange(path: "users", kind: .changed, old: ["alice", "bob"], new: ["bob", "alice"]),
-            JSONChange(path: "users[username=\"bob\"].role", kind: .changed, old: "user", new: "admin"),
+            JSONChange(at: [.key("users")], kind: .changed, old: ["alice", "bob"], new: ["bob", "alice"]),
+            JSONChange(at: [.key("users"), .element(field: "username", value: "bob"), .key("role")], kind: .changed, old: "user", new: "admin"),
         ])
         let groups: JSON = [["groupName": "g1", "_id": "x"], ["groupName": "g2"]]
         XCTAssertEqual(JSON.diff(before: groups, after: [["groupName": "g2"]]).map(\.path), ["[groupName=\"g1\"]"])
@@ -326,13 +329,13 @@ final class JSONDiffTests: XCTestCase {
     func testCreation() {
         let after: JSON = ["username": "alice", "roles": ["admin"], "meta": [:], "rules": [["name": "r1", "x": 1]]]
         XCTAssertEqual(JSON.diff(before: nil, after: after), [
-            JSONChange(path: "meta", kind: .added, old: nil, new: [:]),
-            JSONChange(path: "roles[0]", kind: .added, old: nil, new: "admin"),
-            JSONChange(path: "rules[name=\"r1\"].name", kind: .added, old: nil, new: "r1"),
-            JSONChange(path: "rules[name=\"r1\"].x", kind: .added, old: nil, new: 1),
-            JSONChange(path: "username", kind: .added, old: nil, new: "alice"),
+            JSONChange(at: [.key("meta")], kind: .added, old: nil, new: [:]),
+            JSONChange(at: [.key("roles"), .index(0)], kind: .added, old: nil, new: "admin"),
+            JSONChange(at: [.key("rules"), .element(field: "name", value: "r1"), .key("name")], kind: .added, old: nil, new: "r1"),
+            JSONChange(at: [.key("rules"), .element(field: "name", value: "r1"), .key("x")], kind: .added, old: nil, new: 1),
+            JSONChange(at: [.key("username")], kind: .added, old: nil, new: "alice"),
         ])
-        XCTAssertEqual(JSON.diff(before: nil, after: [:]), [JSONChange(path: "", kind: .added, old: nil, new: [:])])
+        XCTAssertEqual(JSON.diff(before: nil, after: [:]), [JSONChange(at: [], kind: .added, old: nil, new: [:])])
     }
 }
 
