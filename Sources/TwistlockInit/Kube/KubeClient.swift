@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import JSONModel
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -135,6 +136,16 @@ public final class KubeClient: @unchecked Sendable {
     public var onRetry: ((String) -> Void)? {
         get { transport.onRetry }
         set { transport.onRetry = newValue }
+    }
+    /// Called after each attempt (`-v`), as `ConsoleClient.onRequest`.
+    public var onRequest: ((String, String, Int?, Double, String?) -> Void)? {
+        get { transport.onAttempt }
+        set { transport.onAttempt = newValue }
+    }
+    /// AsyncHTTPClient's own log of each request (`-vv`).
+    public var httpLogger: Logger? {
+        get { transport.httpLogger }
+        set { transport.httpLogger = newValue }
     }
     /// Called with every bearer token sent (read again from a rotated token file), so the job
     /// masks it like the console's tokens.

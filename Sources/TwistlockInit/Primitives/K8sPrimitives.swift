@@ -57,6 +57,9 @@ enum K8sPrimitives {
         for warning in config.warnings { ctx.log.log(.warn, warning, step: ctx.step) }
         client.onRetry = { line in ctx.log.log(.warn, line, step: ctx.step) }
         client.onToken = { [redactor = ctx.redactor] token in redactor.add(token) }
+        // `-v`/`-vv`: the same request lines as the console's.
+        client.onRequest = ctx.console.onRequest
+        client.httpLogger = ctx.console.httpLogger
         ctx.log.log(.info, "Kubernetes API \(config.server) (\(config.source))", step: ctx.step)
         ctx.kubeState = KubeState(client: client)
         return client
