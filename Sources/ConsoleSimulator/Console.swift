@@ -34,6 +34,8 @@ struct APIRequest {
 
 /// The simulated console's brain: state, sessions, the catalog, the request log and the
 /// fault state, all behind one lock. Handlers run synchronously under the lock.
+// @unchecked Sendable: every mutable field is read and written with `lock` held (each request
+// is handled whole under it); the `let`s are set in init.
 final class ConsoleCore: @unchecked Sendable {
     let options: SimulatorOptions
     let catalog: [ComplianceCheck]

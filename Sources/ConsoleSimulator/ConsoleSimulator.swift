@@ -27,6 +27,8 @@ import NIOCore
 /// ...
 /// await sim.stop()
 /// ```
+// @unchecked Sendable: the server's lifecycle fields are guarded by `lifecycle`; the state is
+// the ConsoleCore's (behind its own lock).
 public final class ConsoleSimulator: @unchecked Sendable {
     public let options: SimulatorOptions
     let core: ConsoleCore

@@ -7,6 +7,7 @@ import HummingbirdTLS
 import JSONModel
 import Logging
 import NIOCore
+import Synchronization
 
 /// A small in-process Kubernetes API server for tests and demos: discovery for the kinds the
 /// Defender manifest uses, server-side apply (create or update, `dryRun=All`), get/list/delete,
@@ -19,6 +20,7 @@ import NIOCore
 /// ... KubeConfig(server: sim.baseURL, token: "t") ...
 /// sim.stop()
 /// ```
+// @unchecked Sendable: `token` is guarded by the store's lock, the server fields by `stateLock`.
 public final class KubeSimulator: @unchecked Sendable {
     public struct Options: Sendable {
         /// The bearer token every request must carry; nil: no authentication.
@@ -99,15 +101,15 @@ public final class KubeSimulator: @unchecked Sendable {
     /// (not from an async context: use `startAsync` there).
     public func start(timeout: Double = 10) throws {
         let semaphore = DispatchSemaphore(value: 0)
-        let box = ErrorBox()
+        let box = ErrorBox(nil)
         Task.detached {
-            do { try await self.startAsync() } catch { box.error = error }
+            do { try await self.startAsync() } catch { box.withLock { $0 = error } }
             semaphore.signal()
         }
         if semaphore.wait(timeout: .now() + timeout) == .timedOut {
             throw KubeSimulatorError("the simulator did not start within \(timeout) s")
         }
-        if let error = box.error { throw error }
+        if let error = box.withLock({ $0 }) { throw error }
     }
 
     /// Starts serving; returns once the port is bound.
@@ -307,11 +309,17 @@ public struct KubeSimulatorError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-private final class ErrorBox: @unchecked Sendable {
-    var error: Error?
+private typealias ErrorBox = SharedBox<Error?>
+
+/// A value shared between a task and the thread waiting for it.
+private final class SharedBox<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
 
 /// The port once the server is bound, or nil when the server task ended first.
+// @unchecked Sendable: every field is guarded by `lock` (continuations are resumed outside it).
 private final class PortPromise: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Int?

@@ -89,6 +89,8 @@ public struct KubeRequestRecord: Sendable, Equatable {
 
 /// The simulator's state: objects by resource/namespace/name, DaemonSet rollouts, faults, log.
 /// Thread-safe; every request runs under one lock, so answers are consistent.
+// @unchecked Sendable: every field is read and written with `lock` held (KubeSimulator.handle
+// holds it for a whole request; the test controls take it too).
 final class KubeStore: @unchecked Sendable {
     struct Key: Hashable {
         let plural: String

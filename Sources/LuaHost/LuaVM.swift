@@ -52,6 +52,9 @@ public struct LuaMemoryCeiling: Error, CustomStringConvertible {
 /// while host functions run, so run it on a thread of its own rather than on Swift's
 /// cooperative pool). Only `interrupt(reason:)` and `memoryInUse` may be used from other
 /// threads.
+// @unchecked Sendable: the Lua state is a C pointer confined by design to the thread that runs
+// the VM (see above); only `interrupt(reason:)` and `memoryInUse` cross threads, and they touch
+// `lock`-guarded fields and the allocator's counter only.
 public final class LuaVM: @unchecked Sendable {
     struct Refs {
         var null: Int32 = 0

@@ -129,6 +129,9 @@ public enum ConsoleError: Error, CustomStringConvertible {
 /// honouring Retry-After, and 5xx for requests that may be repeated) are the `Transport`'s.
 /// Synchronous: the job's Lua runs on its own thread and each call blocks it, never an event
 /// loop.
+// @unchecked Sendable: `credentials`, `token` and the step deadline are guarded by `lock`; the
+// callbacks (`onRetry`, `onRequest`, `httpLogger`, kept by the transport) are set before the
+// first request, on the run's thread, and only read afterwards.
 public final class ConsoleClient: @unchecked Sendable {
     public let connection: ConsoleConnection
     /// The run's interrupt: shared with the Kubernetes client and `time.sleep`.

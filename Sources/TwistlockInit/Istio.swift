@@ -1,10 +1,11 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 
 /// The job's own Istio sidecar: wait for it before the first request, ask it to quit at the
 /// end (success, failure or SIGTERM) so that the Job's pod completes.
-public final class IstioSidecar: @unchecked Sendable {
+public final class IstioSidecar: Sendable {
     public struct Endpoints: Sendable {
         public var ready = "http://127.0.0.1:15021/healthz/ready"
         public var quit = "http://127.0.0.1:15020/quitquitquit"
@@ -14,8 +15,7 @@ public final class IstioSidecar: @unchecked Sendable {
 
     let endpoints: Endpoints
     let log: JobLog
-    private var quitSent = false
-    private let lock = NSLock()
+    private let quitSent = Mutex(false)
 
     public init(endpoints: Endpoints, log: JobLog) {
         self.endpoints = endpoints
@@ -47,9 +47,9 @@ public final class IstioSidecar: @unchecked Sendable {
 
     /// Asks the sidecar to exit; once per run.
     public func quit(timeout: Double = 3) {
-        let first: Bool = lock.withLock {
-            if quitSent { return false }
-            quitSent = true
+        let first: Bool = quitSent.withLock { sent in
+            if sent { return false }
+            sent = true
             return true
         }
         guard first else { return }

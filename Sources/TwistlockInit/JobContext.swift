@@ -2,6 +2,7 @@ import Foundation
 import JobConfig
 import JSONModel
 import LuaHost
+import Synchronization
 
 public enum JobMode: String, Sendable {
     case run
@@ -10,7 +11,7 @@ public enum JobMode: String, Sendable {
 
 /// Everything the primitives share during one run: values, the console client, the log, the
 /// ledger of writes, the secrets directory, and the step now running.
-public final class JobContext: @unchecked Sendable {
+public final class JobContext: Sendable {
     public let mode: JobMode
     public let strict: Bool
     public let values: Values
@@ -25,15 +26,37 @@ public final class JobContext: @unchecked Sendable {
     let verifier = WriteVerifier()
     public let secretsDir: URL?
     public let kubeconfig: String?
+
+    /// What changes during the run: written by the run thread, read by the watchdog and the
+    /// signal handler too.
+    private struct State {
+        var kubeState: (any AnyObject & Sendable)?
+        var step = ""
+        var consoleVersion: String?
+        var fullDiffs = false
+    }
+    private let state = Mutex(State())
+
     /// The Kubernetes client, built on the first `k8s.*` call so that runs without the
     /// defenders step need no cluster (owned by the k8s primitives).
-    public var kubeState: AnyObject?
-
+    public var kubeState: (any AnyObject & Sendable)? {
+        get { state.withLock { $0.kubeState } }
+        set { state.withLock { $0.kubeState = newValue } }
+    }
     /// The step now running (set by the runner).
-    public internal(set) var step: String = ""
-    var consoleVersion: String?
+    public internal(set) var step: String {
+        get { state.withLock { $0.step } }
+        set { state.withLock { $0.step = newValue } }
+    }
+    var consoleVersion: String? {
+        get { state.withLock { $0.consoleVersion } }
+        set { state.withLock { $0.consoleVersion = newValue } }
+    }
     /// `--full`: diffs print every change and whole values (no "…").
-    public var fullDiffs = false
+    public var fullDiffs: Bool {
+        get { state.withLock { $0.fullDiffs } }
+        set { state.withLock { $0.fullDiffs = newValue } }
+    }
 
     public init(mode: JobMode, strict: Bool, values: Values, redactor: Redactor, log: JobLog,
                 console: ConsoleClient, secretsDir: URL?, kubeconfig: String? = nil) {

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import Synchronization
 
 public enum LogFormat: String, Sendable, CaseIterable {
     case text
@@ -19,21 +20,34 @@ public enum LogLevel: String, Sendable {
 
 /// Where the job's lines go: human-readable with ✔ ⚠ ✘ markers, or one JSON object per line.
 /// Every line passes through the redactor first. The sink is injectable for tests.
-public final class JobLog: @unchecked Sendable {
+public final class JobLog: Sendable {
     public let format: LogFormat
     public let redactor: Redactor
-    private let sink: (String) -> Void
-    private let lock = NSLock()
-    private(set) public var lines: [String] = []
+    private let sink: @Sendable (String) -> Void
+    private struct State {
+        var lines: [String] = []
+        var quiet = false
+        var color = false
+    }
+    /// Held while a line is kept and handed to the sink, so lines from the run thread, the
+    /// watchdog and the signal handler never interleave.
+    private let state = Mutex(State())
+    public var lines: [String] { state.withLock { $0.lines } }
     private let keepLines: Bool
     /// `-q`: only warnings, errors and the summary (Verbosity.swift).
-    public var quiet = false
+    public var quiet: Bool {
+        get { state.withLock { $0.quiet } }
+        set { state.withLock { $0.quiet = newValue } }
+    }
     /// Colour (a terminal, no `--no-color`, no `NO_COLOR`): applied to what the sink gets,
     /// never to `lines` nor to JSON.
-    public var color = false
+    public var color: Bool {
+        get { state.withLock { $0.color } }
+        set { state.withLock { $0.color = newValue } }
+    }
 
     public init(format: LogFormat = .text, redactor: Redactor, keepLines: Bool = false,
-                sink: ((String) -> Void)? = nil) {
+                sink: (@Sendable (String) -> Void)? = nil) {
         self.format = format
         self.redactor = redactor
         self.keepLines = keepLines
@@ -78,9 +92,10 @@ public final class JobLog: @unchecked Sendable {
     }
 
     private func emit(_ line: String) {
-        lock.lock(); defer { lock.unlock() }
-        if keepLines { lines.append(line) }
-        sink(color && format == .text ? TerminalColor.paint(line) : line)
+        state.withLock { s in
+            if keepLines { s.lines.append(line) }
+            sink(s.color && format == .text ? TerminalColor.paint(line) : line)
+        }
     }
 
     static func timestamp() -> String {

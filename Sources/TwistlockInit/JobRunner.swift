@@ -138,6 +138,9 @@ public enum JobExitCode {
 
 /// The run loop: values → validation (all problems at once, before any request) → manifest
 /// and gates → each enabled step in order on one Lua VM → the summary and report.
+// @unchecked Sendable: the VM, context, watchdog, progress, interrupt reason and reportRefused
+// are guarded by `lock` (the signal handler and the watchdog's thread read them);
+// `emergencyExit` is set before `run` and only read afterwards.
 public final class JobRunner: @unchecked Sendable {
     public let options: JobOptions
     public let log: JobLog
@@ -248,7 +251,7 @@ public final class JobRunner: @unchecked Sendable {
             outcome.error = "step \"\(running.name)\": \(JobRunner.describeLimit(reason))"
             code = JobExitCode.stepFailed
         }
-        let why = "the step did not stop within \(FlagRange.format(watchdog?.grace ?? 1)) s (Lua inside a C function, e.g. a pattern match); the job ends here"
+        let why = "the step did not stop within \(FlagRange.format(lock.withLock { watchdog }?.grace ?? 1)) s (Lua inside a C function, e.g. a pattern match); the job ends here"
         outcome.reason = why
         report.steps.append(outcome)
         report.steps += saved.remaining
@@ -318,7 +321,7 @@ public final class JobRunner: @unchecked Sendable {
         } catch {
             inputProblems += JobRunner.problemLines(error)
         }
-        if let report = options.reportJSON, ReportFile.problem(report) != nil { reportRefused = true }
+        if let report = options.reportJSON, ReportFile.problem(report) != nil { lock.withLock { reportRefused = true } }
         guard let (values, steps) = prepared, inputProblems.isEmpty else {
             report.problems = inputProblems.map { redactor.redact($0) }
             report.exitCode = JobExitCode.invalidInput
@@ -627,7 +630,7 @@ public final class JobRunner: @unchecked Sendable {
     }
 
     private func writeReport(_ report: JobReport) {
-        guard let url = options.reportJSON, !reportRefused else { return }
+        guard let url = options.reportJSON, !lock.withLock({ reportRefused }) else { return }
         let text = TextSafety.escapeJSONLine(redactor.redact(report.json.encoded(pretty: true))) + "\n"
         do {
             // A new file beside the target, renamed over it: only ever a regular file.

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import Synchronization
 
 /// One write a step made (or, in plan mode, would make).
 public struct WriteRecord: Sendable {
@@ -132,21 +133,31 @@ public struct NotKept: Sendable, Equatable {
 
 /// Every write of the run, for the diff output, the plan and the report. Diffs are computed
 /// from redacted copies, so no secret ever reaches a record.
-public final class Ledger: @unchecked Sendable {
-    private let lock = NSLock()
-    public private(set) var records: [WriteRecord] = []
+public final class Ledger: Sendable {
+    private struct State {
+        var records: [WriteRecord] = []
+        var cannotCompare: [CannotCompare] = []
+        var replaced: [ReplacedObject] = []
+        var keepReplaced = false
+    }
+    /// The run thread writes; the watchdog (a report for a stuck step) reads.
+    private let state = Mutex(State())
+    public var records: [WriteRecord] { state.withLock { $0.records } }
     /// Objects the plan could not compare (`job.cannot_compare`).
-    public private(set) var cannotCompare: [CannotCompare] = []
+    public var cannotCompare: [CannotCompare] { state.withLock { $0.cannotCompare } }
     /// Each write as sent, unredacted, with the object the step read before it — kept only
     /// when a backup was asked for (`--backup`), since both may hold secrets. Never logged.
-    public private(set) var replaced: [ReplacedObject] = []
+    public var replaced: [ReplacedObject] { state.withLock { $0.replaced } }
     /// Set by the runner when the run keeps what it replaces (JobOptions.keepReplaced).
-    public var keepReplaced = false
+    public var keepReplaced: Bool {
+        get { state.withLock { $0.keepReplaced } }
+        set { state.withLock { $0.keepReplaced = newValue } }
+    }
     let redactor: Redactor
 
     func noteCannotCompare(step: String, object: String, reason: String) -> CannotCompare {
         let c = CannotCompare(step: step, object: redactor.redact(object), reason: redactor.redact(reason))
-        lock.withLock { cannotCompare.append(c) }
+        state.withLock { $0.cannotCompare.append(c) }
         return c
     }
 
@@ -184,10 +195,10 @@ public final class Ledger: @unchecked Sendable {
         r.action = after == nil || method == "DELETE" ? .remove : (before == nil ? .create : .update)
         r.body = after
         r.sensitive = sensitive
-        lock.withLock {
-            records.append(r)
-            if keepReplaced && !planned {
-                replaced.append(ReplacedObject(step: step, object: object, method: method, path: target,
+        state.withLock { s in
+            s.records.append(r)
+            if s.keepReplaced && !planned {
+                s.replaced.append(ReplacedObject(step: step, object: object, method: method, path: target,
                                                before: before, sent: after))
             }
         }
@@ -207,22 +218,22 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The records so far, read under the lock (from another thread).
-    var snapshot: [WriteRecord] { lock.withLock { records } }
+    var snapshot: [WriteRecord] { records }
 
     /// The number of records so far (the index the next one gets).
-    var count: Int { lock.withLock { records.count } }
+    var count: Int { state.withLock { $0.records.count } }
 
     /// Records what the console did not keep of the write at `index`; returns the record.
     func setNotKept(_ items: [NotKept], at index: Int) -> WriteRecord? {
-        lock.withLock {
-            guard records.indices.contains(index) else { return nil }
-            records[index].notKept += items
-            return records[index]
+        state.withLock { s in
+            guard s.records.indices.contains(index) else { return nil }
+            s.records[index].notKept += items
+            return s.records[index]
         }
     }
 
     func records(for step: String) -> [WriteRecord] {
-        lock.withLock { records.filter { $0.step == step } }
+        state.withLock { s in s.records.filter { $0.step == step } }
     }
 
     /// Text lines for one write, in Terraform's words: `+ create`, `~ update` or `- remove` and

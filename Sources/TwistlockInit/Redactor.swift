@@ -1,10 +1,11 @@
 import Foundation
+import Synchronization
 import JSONModel
 
 /// Masks every secret the run knows — values' passwords and license key, secrets read from
 /// the secrets directory, tokens the console issued — in every line, error and plan.
 /// Thread-safe: the signal handler and the run thread may both log.
-public final class Redactor: @unchecked Sendable {
+public final class Redactor: Sendable {
     public static let mask = "••••••"
     /// Field names whose values are always masked in diffs and request records.
     public static let sensitiveFields: Set<String> = ["password", "passwd", "key", "licensekey", "token", "secret", "privatekey", "apikey"]
@@ -14,8 +15,8 @@ public final class Redactor: @unchecked Sendable {
     /// refuse such secrets (exit 2) and `secret()` refuses them in steps, so none reaches here.
     public static let minimumLength = 4
 
-    private var secrets: [String] = []
-    private let lock = NSLock()
+    /// Longest first.
+    private let secrets = Mutex<[String]>([])
 
     public init(secrets: [String] = []) {
         for s in secrets { add(s) }
@@ -28,18 +29,19 @@ public final class Redactor: @unchecked Sendable {
     public func add(_ secret: String) {
         let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
         let escaped = [secret, trimmed].map { String(JSON.quote($0).dropFirst().dropLast()) }
-        lock.lock(); defer { lock.unlock() }
-        for candidate in [secret, trimmed] + escaped
-        where candidate.count >= Redactor.minimumLength && !secrets.contains(candidate) {
-            secrets.append(candidate)
+        secrets.withLock { secrets in
+            for candidate in [secret, trimmed] + escaped
+            where candidate.count >= Redactor.minimumLength && !secrets.contains(candidate) {
+                secrets.append(candidate)
+            }
+            secrets.sort { $0.count > $1.count }
         }
-        secrets.sort { $0.count > $1.count }
     }
 
-    public var count: Int { lock.lock(); defer { lock.unlock() }; return secrets.count }
+    public var count: Int { secrets.withLock { $0.count } }
 
     public func redact(_ text: String) -> String {
-        lock.lock(); let list = secrets; lock.unlock()
+        let list = secrets.withLock { $0 }
         var out = text
         for s in list where out.contains(s) {
             out = out.replacingOccurrences(of: s, with: Redactor.mask)

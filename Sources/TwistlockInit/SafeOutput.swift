@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,11 +16,8 @@ import Darwin
 /// exits with the code the run earned. SIGPIPE must be ignored (`prepareStandardStreams()`), or the
 /// first write to a closed pipe kills the process before `write(2)` can return EPIPE.
 public enum SafeOutput {
-    private final class Failures: @unchecked Sendable {
-        let lock = NSLock()
-        var byFD: [Int32: (count: Int, reason: String)] = [:]
-    }
-    private static let failures = Failures()
+    /// Failed writes by descriptor (count, last reason).
+    private static let failures = Mutex<[Int32: (count: Int, reason: String)]>([:])
 
     /// Ignores SIGPIPE for the whole process (writes to a closed pipe or socket return EPIPE),
     /// and opens /dev/null on any of descriptors 0–2 that is closed (`>&-`, `2>&-`): otherwise
@@ -40,9 +38,9 @@ public enum SafeOutput {
         let failure = writeAll(text, to: fd)
         if failure == 0 { return true }
         let reason = String(cString: strerror(failure))
-        failures.lock.withLock {
-            let before = failures.byFD[fd]?.count ?? 0
-            failures.byFD[fd] = (before + 1, reason)
+        failures.withLock { byFD in
+            let before = byFD[fd]?.count ?? 0
+            byFD[fd] = (before + 1, reason)
         }
         return false
     }
@@ -57,8 +55,8 @@ public enum SafeOutput {
 
     /// What could not be written, one entry per descriptor: "stdout: 12 writes dropped (Broken pipe)".
     public static var droppedSummary: [String] {
-        failures.lock.withLock {
-            failures.byFD.sorted { $0.key < $1.key }.map { fd, f in
+        failures.withLock { byFD in
+            byFD.sorted { $0.key < $1.key }.map { fd, f in
                 let name = fd == STDOUT_FILENO ? "stdout" : fd == STDERR_FILENO ? "stderr" : "fd \(fd)"
                 return "\(name): \(f.count) write\(f.count == 1 ? "" : "s") dropped (\(f.reason))"
             }

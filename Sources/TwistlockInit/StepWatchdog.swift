@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Watches the running step from a thread of its own: the step's wall-clock limit
 /// (`--step-timeout`), the run's deadline (`--deadline`) and interrupts (SIGTERM/SIGINT).
@@ -6,7 +7,7 @@ import Foundation
 /// when the step has not stopped `grace` seconds later — Lua inside a C function such as a
 /// backtracking pattern match, where no hook runs — it calls `onStuck` once, which writes the
 /// report and ends the process (the binary) or does nothing more (in-process callers).
-final class StepWatchdog: @unchecked Sendable {
+final class StepWatchdog: Sendable {
     enum Reason: Sendable, Equatable {
         /// SIGTERM or SIGINT (its name).
         case signal(String)
@@ -23,12 +24,16 @@ final class StepWatchdog: @unchecked Sendable {
         let limitSeconds: Double?
     }
 
-    private let lock = NSLock()
+    /// What the run thread, the signal handler and the watchdog's thread share.
+    private struct State {
+        var running: Running?
+        var asked: (at: Date, reason: Reason, step: String?)?
+        var stuckReported = false
+        var finished = false
+    }
+    private let state = Mutex(State())
+    /// Wakes the watchdog's thread early (it holds no state).
     private let wake = NSCondition()
-    private var running: Running?
-    private var asked: (at: Date, reason: Reason, step: String?)?
-    private var stuckReported = false
-    private var finished = false
     private let runDeadline: Date?
     private let deadlineSeconds: Double?
     let grace: Double
@@ -51,29 +56,29 @@ final class StepWatchdog: @unchecked Sendable {
     }
 
     func finish() {
-        lock.withLock { finished = true }
+        state.withLock { $0.finished = true }
         wake.lock(); wake.broadcast(); wake.unlock()
     }
 
     func stepStarted(_ name: String, limit: Double?) {
         let now = Date()
-        lock.withLock {
-            running = Running(name: name, started: now, limitAt: limit.map { now.addingTimeInterval($0) }, limitSeconds: limit)
+        state.withLock {
+            $0.running = Running(name: name, started: now, limitAt: limit.map { now.addingTimeInterval($0) }, limitSeconds: limit)
         }
     }
 
-    func stepEnded() { lock.withLock { running = nil } }
+    func stepEnded() { state.withLock { $0.running = nil } }
 
     /// The reason the current (or last) step was asked to stop, if it was.
     func reason(for step: String) -> Reason? {
-        lock.withLock { asked?.step == step ? asked?.reason : nil }
+        state.withLock { $0.asked?.step == step ? $0.asked?.reason : nil }
     }
 
     /// An interrupt (SIGTERM/SIGINT): stop the step; if it does not stop, `onStuck`.
     func signalled(_ name: String) {
-        let first: Bool = lock.withLock {
-            if let a = asked, case .signal = a.reason { return false }
-            asked = (Date(), .signal(name), running?.name)
+        let first: Bool = state.withLock { s in
+            if let a = s.asked, case .signal = a.reason { return false }
+            s.asked = (Date(), .signal(name), s.running?.name)
             return true
         }
         if first { onStop(.signal(name)) }
@@ -88,22 +93,22 @@ final class StepWatchdog: @unchecked Sendable {
             let now = Date()
             var stop: Reason?
             var stuck: (Running, Reason)?
-            let done: Bool = lock.withLock {
-                if finished { return true }
-                if asked == nil, let r = running {
+            let done: Bool = state.withLock { state in
+                if state.finished { return true }
+                if state.asked == nil, let r = state.running {
                     if let at = r.limitAt, now >= at, let s = r.limitSeconds {
                         // The run's deadline, when it is what ends the step's time.
                         if let d = runDeadline, d <= at, now >= d, let ds = deadlineSeconds {
-                            asked = (now, .deadline(ds), r.name)
+                            state.asked = (now, .deadline(ds), r.name)
                         } else {
-                            asked = (now, .stepLimit(s), r.name)
+                            state.asked = (now, .stepLimit(s), r.name)
                         }
-                        stop = asked!.reason
+                        stop = state.asked!.reason
                     }
                 }
-                if let a = asked, !stuckReported, let r = running, r.name == a.step || a.step == nil,
+                if let a = state.asked, !state.stuckReported, let r = state.running, r.name == a.step || a.step == nil,
                    now.timeIntervalSince(a.at) >= grace {
-                    stuckReported = true
+                    state.stuckReported = true
                     stuck = (r, a.reason)
                 }
                 return false

@@ -1,5 +1,6 @@
 import Foundation
 import JSONModel
+import Synchronization
 
 /// Verify after write: after a step, the objects it wrote are read back — one GET per endpoint
 /// the step's writes are read from, however many writes went there — and every field the write
@@ -22,14 +23,14 @@ import JSONModel
 /// `verify` option: `false` (not verified), or `{path = "...", absent_ok = true}` (read from
 /// that path; an object the answer does not hold is not reported — an SSO group the console
 /// hides from `GET groups`).
-final class WriteVerifier: @unchecked Sendable {
-    enum Selector: Equatable {
+final class WriteVerifier: Sendable {
+    enum Selector: Equatable, Sendable {
         case whole
         /// The element of the answer's array (or of its member `list`) whose `field` is `value`.
         case item(list: String?, field: String, value: String)
     }
 
-    struct Pending {
+    struct Pending: Sendable {
         let recordIndex: Int
         let readPath: String
         let selector: Selector
@@ -39,8 +40,7 @@ final class WriteVerifier: @unchecked Sendable {
         let absentOK: Bool
     }
 
-    private let lock = NSLock()
-    private var pending: [Pending] = []
+    private let pending = Mutex<[Pending]>([])
 
     /// Fields the console sets itself.
     static let stamps: Set<String> = ["modified", "lastModified", "owner"]
@@ -51,7 +51,7 @@ final class WriteVerifier: @unchecked Sendable {
     func note(method: String, path: String, body: JSON?, before: JSON?, sensitive: Set<String>,
               opts: [String: JSON], recordIndex: Int) {
         guard let body, let (readPath, selector, absentOK) = Self.target(method: method, path: path, body: body, opts: opts) else { return }
-        lock.withLock {
+        pending.withLock { pending in
             pending.append(Pending(recordIndex: recordIndex, readPath: readPath, selector: selector, before: before,
                                    sent: body, sensitive: sensitive, absentOK: absentOK))
         }
@@ -107,7 +107,7 @@ final class WriteVerifier: @unchecked Sendable {
     /// number of fields not kept.
     @discardableResult
     func flush(_ ctx: JobContext) -> Int {
-        let items = lock.withLock { () -> [Pending] in
+        let items = pending.withLock { pending -> [Pending] in
             defer { pending.removeAll() }
             return pending
         }

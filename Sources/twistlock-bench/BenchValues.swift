@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The values and secrets of the benchmark's job: every step enabled, as a Big Bang
 /// deployment with SSO, monitoring, users and groups would set them.
@@ -115,12 +116,14 @@ enum BenchValues {
 
     /// A password for the run (random per benchmark invocation, same for both secrets dirs).
     static func password(seed: String) -> String {
-        if let p = passwords[seed] { return p }
-        let chars = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        let p = "Bench-" + String((0..<20).map { _ in chars.randomElement()! })
-        passwords[seed] = p
-        return p
+        passwords.withLock { passwords in
+            if let p = passwords[seed] { return p }
+            let chars = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+            let p = "Bench-" + String((0..<20).map { _ in chars.randomElement()! })
+            passwords[seed] = p
+            return p
+        }
     }
 
-    nonisolated(unsafe) static var passwords: [String: String] = [:]
+    static let passwords = Mutex<[String: String]>([:])
 }

@@ -124,6 +124,9 @@ final class SimulatorProcess {
     }
 }
 
+// @unchecked Sendable: `line` and `done` are written with `cond` held (a condition variable with
+// a timeout, which Mutex does not offer), once; `line` is read by the thread that set it or after
+// `wait` saw it set under `cond`.
 final class LineBox: @unchecked Sendable {
     private let cond = NSCondition()
     private var done = false

@@ -106,6 +106,8 @@ public struct KubeError: Error, CustomStringConvertible, Sendable {
 /// TLS is always verified (the cluster's CA from the kubeconfig or the service account);
 /// connection errors, 429 and 5xx are retried with bounded exponential backoff (honouring
 /// `Retry-After`). Each call blocks the calling thread — never call it on an event loop.
+// @unchecked Sendable: `discovery` is guarded by `lock`; the callbacks (`onRetry`, `onToken`)
+// are set before the first request, on the run's thread, and only read afterwards.
 public final class KubeClient: @unchecked Sendable {
     public struct Options: Sendable {
         /// The field manager named in server-side apply.

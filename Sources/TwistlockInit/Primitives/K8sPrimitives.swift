@@ -5,7 +5,7 @@ import LuaHost
 /// The Kubernetes client of a run, built on the first `k8s.*` call (runs without the
 /// defenders step need no cluster). Tests put one in `JobContext.kubeState` beforehand to
 /// point the step at a simulator.
-public final class KubeState {
+public final class KubeState: Sendable {
     public let client: KubeClient
     public init(client: KubeClient) { self.client = client }
 }

@@ -30,6 +30,8 @@ public struct ProbeOptions: Sendable {
 /// named `twistlock-init-probe-<id>-…`, changes one policy and the logon settings for a moment,
 /// and undoes all of it before it ends — also after an error or `interrupt` — then reads the
 /// console again and reports what it could not restore.
+// @unchecked Sendable: `interruptedBy`, `probing` and `scratch` are guarded by `lock` (the
+// signal handler interrupts from another thread); `onLine` is set before `run` and only read.
 public final class ConsoleProbe: @unchecked Sendable {
     public let options: ProbeOptions
     public let redactor: Redactor

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Synchronization
 
 /// Why a server's certificate was refused, found by looking at it again — the TLS library's
 /// error only says "verify failed". Two short handshakes with the server, nothing sent over
@@ -90,14 +91,13 @@ enum CertificateDiagnosis {
     }
 
     /// A promise completed once: the first of success, failure, timeout wins.
-    final class Once: @unchecked Sendable {
+    final class Once: Sendable {
         let promise: EventLoopPromise<NIOSSLCertificate?>
-        private let lock = NSLock()
-        private var done = false
+        private let done = Mutex(false)
         init(_ promise: EventLoopPromise<NIOSSLCertificate?>) { self.promise = promise }
 
         private func first() -> Bool {
-            lock.withLock {
+            done.withLock { done in
                 defer { done = true }
                 return !done
             }
@@ -107,7 +107,7 @@ enum CertificateDiagnosis {
     }
 
     /// Completes the promise with the peer's certificate once the handshake is done, or fails it.
-    final class HandshakeWatcher: ChannelInboundHandler, @unchecked Sendable {
+    final class HandshakeWatcher: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         let promise: Once
         init(promise: Once) { self.promise = promise }

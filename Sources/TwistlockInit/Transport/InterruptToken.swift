@@ -5,6 +5,8 @@ import Foundation
 /// transport registers a handler that cancels its task), cuts every `pause` short (a retry's
 /// backoff, a `Retry-After`, a step's sleep) and refuses every request after it. It stays
 /// fired: a run that was interrupted sends nothing more.
+// @unchecked Sendable: `pause` waits on a condition variable with a timeout, which Mutex does
+// not offer; every mutable field is read and written with `condition` held.
 public final class InterruptToken: @unchecked Sendable {
     // Every field below is read and written with `condition` held.
     private let condition = NSCondition()

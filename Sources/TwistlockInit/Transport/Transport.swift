@@ -26,6 +26,9 @@ enum TransportError: Error {
 /// what the request is (`Repeatability`), waits between attempts (backoff with jitter, or the
 /// peer's `Retry-After`) on the run's `InterruptToken`, and classifies failures by their types
 /// (`TransportFailure`). Blocking: call it from the job's thread, never on an event loop.
+// @unchecked Sendable: the request in flight, `closed`, `sent` and the interrupt handler are
+// guarded by `lock` (the interrupt abandons the request from another thread); the callbacks
+// are set by the owning client before the first request and only read afterwards.
 final class Transport: @unchecked Sendable {
     /// Who is on the other side, for the operator's sentences.
     struct Peer: Sendable {
