@@ -493,30 +493,20 @@ final class ValuesFuzzTests: XCTestCase {
     }
 }
 
-/// SplitMix64, seeded from `TWISTLOCK_FUZZ_SEED` when set: reproducible random cases.
+/// SplitMix64 (TestSupport's SeededGenerator) seeded from `TWISTLOCK_FUZZ_SEED` when set:
+/// reproducible random cases.
 struct FuzzRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var generator: SeededGenerator
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SeededGenerator(state: seed) }
 
     /// The base seed (environment, else a fixed one) plus a per-test offset.
-    static func seed(offset: UInt64) -> UInt64 {
-        let base = ProcessInfo.processInfo.environment["TWISTLOCK_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED_2026
-        return base &+ offset &* 0x9E37_79B9_7F4A_7C15
-    }
+    static func seed(offset: UInt64) -> UInt64 { FuzzSettings.seed(offset: offset, defaultBase: 0x5EED_2026) }
 
     /// How many random cases a fuzz test runs (`TWISTLOCK_FUZZ_ITERATIONS`, else `standard`).
-    static func iterations(_ standard: Int) -> Int {
-        ProcessInfo.processInfo.environment["TWISTLOCK_FUZZ_ITERATIONS"].flatMap { Int($0) }.map { max(1, $0) } ?? standard
-    }
+    static func iterations(_ standard: Int) -> Int { FuzzSettings.iterations(standard) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
     mutating func bool() -> Bool { Bool.random(using: &self) }

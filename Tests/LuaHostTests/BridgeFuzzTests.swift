@@ -14,14 +14,9 @@ import XCTest
 /// Bounded: `TWISTLOCK_FUZZ_ITERATIONS` cases per test (default 300), seed
 /// `TWISTLOCK_FUZZ_SEED` (default fixed).
 final class BridgeFuzzTests: XCTestCase {
-    static var iterations: Int {
-        ProcessInfo.processInfo.environment["TWISTLOCK_FUZZ_ITERATIONS"].flatMap { Int($0) }.map { max(1, $0) } ?? 300
-    }
+    static var iterations: Int { FuzzSettings.iterations(300) }
 
-    static func seed(_ offset: UInt64) -> UInt64 {
-        let base = ProcessInfo.processInfo.environment["TWISTLOCK_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xB41D_6E
-        return base &+ offset &* 0x9E37_79B9_7F4A_7C15
-    }
+    static func seed(_ offset: UInt64) -> UInt64 { FuzzSettings.seed(offset: offset, defaultBase: 0xB41D_6E) }
 
     /// A Lua string literal holding exactly `bytes` (decimal escapes for anything unusual).
     static func luaLiteral<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {

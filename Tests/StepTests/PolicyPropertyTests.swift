@@ -1,6 +1,7 @@
 import ConsoleSimulator
 import Foundation
 import JSONModel
+import TestSupport
 import TwistlockInit
 import XCTest
 
@@ -60,18 +61,6 @@ final class PolicyPropertyTests: XCTestCase {
     }
 }
 
-/// SplitMix64: small, seeded, the same sequence on every platform.
-struct PolicyRNG: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct PolicyValues {
     var name = "BigBang"
     var vulnThreshold = "medium"
@@ -87,7 +76,8 @@ struct PolicyValues {
 /// Random existing policies built from the simulator's fresh default rules (complete objects),
 /// changed the way people change them.
 struct PolicyGenerator {
-    var rng: PolicyRNG
+    /// SplitMix64: small, seeded, the same sequence on every platform.
+    var rng: SeededGenerator
     let fresh: JSON
     let catalog: [ComplianceCheck]
     var values = PolicyValues()
@@ -95,7 +85,7 @@ struct PolicyGenerator {
     static let severities = ["low", "medium", "high", "critical"]
 
     init(seed: UInt64, fresh: JSON, catalog: [ComplianceCheck]) {
-        rng = PolicyRNG(state: seed)
+        rng = SeededGenerator(state: seed)
         self.fresh = fresh
         self.catalog = catalog
         values.vulnThreshold = Self.severities.randomElement(using: &rng)!
