@@ -23,6 +23,10 @@ enum SchemaExport {
     static func node(_ type: SchemaType, closed: Bool = true) -> [String: JSON] {
         switch type {
         case .bool: return ["type": "boolean"]
+        case .string(_, let format?):
+            var out: [String: JSON] = ["type": "string"]
+            for (key, value) in format.jsonSchema { out[key] = value }
+            return out
         case .string: return ["type": "string"]
         case .int(let min, let max):
             var out: [String: JSON] = ["type": "integer", "minimum": .int(min)]
@@ -30,8 +34,19 @@ enum SchemaExport {
             return out
         case .oneOf(let values, let isClosed):
             if isClosed { return ["type": "string", "enum": .array(values.map { .string($0) })] }
-            return ["type": "string", "minLength": 1,
-                    "description": .string("Built-in: \(values.joined(separator: ", ")); or a custom role of the console.")]
+            // A role that differs from a built-in one only in case is refused (ValuesValidator).
+            let caseVariants: [JSON] = values.map { role in
+                let pattern = role.map { c -> String in
+                    let lower = c.lowercased(), upper = c.uppercased()
+                    return lower == upper ? String(c) : "[\(lower)\(upper)]"
+                }.joined()
+                return ["pattern": .string("^\(pattern)$"), "not": ["const": .string(role)]]
+            }
+            var out: [String: JSON] = ["type": "string", "minLength": 1,
+                                       "description": .string("Built-in: \(values.joined(separator: ", ")); or a custom role of the console.")]
+            for (key, value) in TextFormat.name(innerSpaces: true).jsonSchema { out[key] = value }
+            out["not"] = ["anyOf": .array(caseVariants)]
+            return out
         case .list(let item):
             return ["type": "array", "items": .object(node(item))]
         case .map(let value):

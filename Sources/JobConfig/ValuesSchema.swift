@@ -3,8 +3,9 @@ import JSONModel
 /// The kind of a known values key.
 indirect enum SchemaType: Sendable {
     case bool
-    /// A string of at most `maxBytes` UTF-8 bytes.
-    case string(maxBytes: Int)
+    /// A string of at most `maxBytes` UTF-8 bytes; `format`: of that shape when not empty
+    /// (URLs, host names, user and group names: `TextFormat`).
+    case string(maxBytes: Int, format: TextFormat? = nil)
     /// An integer in `min...max`.
     case int(min: Int64, max: Int64)
     /// A string from a fixed list. `closed == false`: another value is only a warning
@@ -26,11 +27,17 @@ indirect enum SchemaType: Sendable {
     static let longString = SchemaType.string(maxBytes: ValuesSchema.maxLongStringBytes)
     static let timeoutSeconds = SchemaType.int(min: 1, max: 86_400)
     static let stringList = SchemaType.list(.string)
+    static let url = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes, format: .httpURL)
+    static let hostName = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes, format: .hostName(ipv4: false))
+    static let hostOrAddress = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes, format: .hostName(ipv4: true))
+    static let userName = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes, format: .name(innerSpaces: false))
+    static let groupName = SchemaType.string(maxBytes: ValuesSchema.maxStringBytes, format: .name(innerSpaces: true))
 
     /// "a bool (true or false)", "a string", … for messages.
     var expectation: String {
         switch self {
         case .bool: return "a bool (true or false)"
+        case .string(_, let format?): return format.expectation
         case .string: return "a string"
         case .int(let min, let max): return "an integer (\(min)…\(max))"
         case .oneOf(let values, _): return "one of \(values.joined(separator: ", "))"
@@ -138,6 +145,9 @@ enum ValuesSchema {
     static let maxStringBytes = 64 * 1024
     static let maxLongStringBytes = 1024 * 1024
 
+    /// The console's built-in roles (values.md; whether a console also has cloudAccountManager is
+    /// a console variant, so it counts as a custom role). The one list: steps get it from the
+    /// host (`job.builtin_roles`).
     static let roles = ["admin", "operator", "auditor", "devSecOps", "vulnerabilityManager", "devOps",
                         "defenderManager", "user", "ci"]
     static let userAuthTypes = ["basic", "ldap", "oauth", "oidc", "saml"]
@@ -154,14 +164,14 @@ enum ValuesSchema {
     static let groupAuthTypeDefault = "oidcGroup"
 
     static let userFields: [SchemaField] = [
-        SchemaField("username", .string, required: true),
+        SchemaField("username", .userName, required: true),
         SchemaField("password", .string, secret: true),
         SchemaField("role", .oneOf(roles, closed: false), required: true),
         SchemaField("authType", .oneOf(userAuthTypes, closed: true)),
     ]
 
     static let groupFields: [SchemaField] = [
-        SchemaField("group", .string, required: true),
+        SchemaField("group", .groupName, required: true),
         SchemaField("role", .oneOf(roles, closed: false), required: true),
         SchemaField("authType", .oneOf(groupAuthTypes, closed: true)),
     ]
@@ -196,7 +206,7 @@ enum ValuesSchema {
         .chart("nameOverride", .string),
         .chart("fullnameOverride", .string),
         .chart("global", .map(nil)),
-        SchemaField("domain", .string, ""),
+        SchemaField("domain", .hostName, ""),
         SchemaField("openshift", .bool, false),
         SchemaField("imagePullSecretName", .string, ""),
         .chart("imagePullSecrets", .list(.record([.chart("name", .string, required: true)]))),
@@ -245,14 +255,14 @@ enum ValuesSchema {
         .package("systemd", .record([.package("enabled")])),
         SchemaField("console", .record([
             SchemaField("credentials", .record([
-                SchemaField("username", .string, "", secret: true),
+                SchemaField("username", .userName, "", secret: true),
                 SchemaField("password", .string, "", secret: true),
                 .chart("existingSecret", .string),
                 .chart("usernameKey", .string, jsonSchema: ["minLength": 1]),
                 .chart("passwordKey", .string, jsonSchema: ["minLength": 1]),
             ])),
             SchemaField("license", .string, "", secret: true),
-            SchemaField("externalHost", .string, ""),
+            SchemaField("externalHost", .hostOrAddress, ""),
             SchemaField("additionalUsers", .list(.record(userFields)), []),
             SchemaField("updateUsers", .bool, false),
             SchemaField("groups", .list(.record(groupFields)), []),
@@ -292,7 +302,7 @@ enum ValuesSchema {
                 .chart("namespace", .string, jsonSchema: ["pattern": .string(dnsLabelPattern)]),
                 .chart("scheme", .oneOf(["http", "https"], closed: true)),
                 .chart("ca", .longString),
-                .chart("url", .string, jsonSchema: ["pattern": "^(https?://.+)?$"]),
+                .chart("url", .url),
             ])),
             .package("dataRecovery"),
             .package("image", .record([.package("repository"), .package("tag"), .package("imagePullPolicy")])),
@@ -309,8 +319,8 @@ enum ValuesSchema {
             SchemaField("provider_name", .string, ""),
             SchemaField("provider_type", .oneOf(ssoProviderTypes, closed: true), "shibboleth"),
             SchemaField("issuer_uri", .string, ""),
-            SchemaField("idp_url", .string, ""),
-            SchemaField("console_url", .string, ""),
+            SchemaField("idp_url", .url, ""),
+            SchemaField("console_url", .url, ""),
             SchemaField("groups", .string, ""),
             SchemaField("cert", .longString, ""),
         ])),
@@ -358,7 +368,7 @@ enum ValuesSchema {
         SchemaField("monitoring", .record([
             SchemaField("enabled", .bool, false),
             // Empty: MetricsUser.defaultName (the old job's name for Big Bang values).
-            SchemaField("username", .string, "", secret: true),
+            SchemaField("username", .userName, "", secret: true),
             SchemaField("password", .string, "", secret: true),
             .chart("existingSecret", .string, jsonSchema: objectNameOrEmptySchema),
             .chart("usernameKey", .string, jsonSchema: secretKeyNameSchema),

@@ -79,9 +79,14 @@ struct ValuesValidator {
         switch type {
         case .bool:
             guard case .bool = value else { return mismatch(value, type, path, secret) }
-        case .string(let maxBytes):
+        case .string(let maxBytes, let format):
             guard case .string(let s) = value else { return mismatch(value, type, path, secret) }
             checkLength(s, maxBytes, path)
+            // A blank name is "required" where it is; a blank host or URL is not one.
+            if let format, !s.isEmpty, s.utf8.count <= maxBytes, !(format.isName && Self.isBlank(s)),
+               let why = format.problem(s, quote: secret ? nil : Self.quoteRefused(s)) {
+                problem(path, why)
+            }
             // A user name is an identifier, shown in output; every other secret is masked in
             // every line, which a very short one would make meaningless (issue 13).
             if secret, !path.hasSuffix(".username"), !Self.isBlank(s), s.count < ValuesSchema.minimumSecretLength {
@@ -100,6 +105,14 @@ struct ValuesValidator {
                     problem(path, "\(Self.quoteRefused(s)) is not one of \(allowed.joined(separator: ", "))")
                 } else if !Self.isBlank(s) {   // blank: "required" where it is (list items' roles)
                     checkLength(s, ValuesSchema.maxStringBytes, path)
+                    if let why = TextFormat.nameProblem(s, innerSpaces: true, quote: Self.quoteRefused(s)) {
+                        return problem(path, why)
+                    }
+                    // Role names are compared exactly: "Admin" would be sent as a custom role.
+                    if let builtin = allowed.first(where: { $0.lowercased() == s.lowercased() }) {
+                        return problem(path, "\(Self.quoteRefused(s)) differs from the built-in role \(JSON.quote(builtin)) only in case; "
+                            + "role names are case-sensitive: write \(JSON.quote(builtin))")
+                    }
                     warning(path, "\(Self.quoteRefused(s)) is not a built-in role (\(allowed.joined(separator: ", "))); "
                         + "the console must have a custom role of that name")
                 }
@@ -298,8 +311,43 @@ struct ValuesValidator {
         if Self.isOn(root, "console.trustedImages.enabled") {
             require(root, "console.trustedImages.name", "when console.trustedImages.enabled is true")
         }
+        checkConsoleHost(root)
         checkUsers(root)
         checkGroups(root)
+    }
+
+    /// The host name the dns-san step adds (`ConsoleHost`): a route host is checked here, after
+    /// its `{{ .Values.domain }}` is replaced (the list's other hosts are the console chart's);
+    /// `twistlock.<domain>` as a whole (its length). `console.externalHost` and `domain` by
+    /// themselves were checked with their kinds.
+    mutating func checkConsoleHost(_ root: JSON) {
+        guard let host = ConsoleHost.resolve(root) else {
+            // The step runs when the route list is not empty: its first host must be a name then.
+            if let hosts = root["routes"]?["inbound"]?["console"]?["hosts"]?.arrayValue, !hosts.isEmpty,
+               hosts.first?.stringValue != nil {
+                problem("routes.inbound.console.hosts[0]", "empty, and neither console.externalHost nor domain is set: "
+                    + "no host name for the console certificate (step dns-san)")
+            }
+            return
+        }
+        switch host.key {
+        case "routes.inbound.console.hosts[0]":
+            if let why = TextFormat.hostProblem(host.name, ipv4: true, quote: Self.quoteRefused(host.name)) {
+                var message = why
+                if host.substituted {
+                    let domain = root["domain"]?.stringValue ?? ""
+                    message += domain.isEmpty ? " (its {{ .Values.domain }} was replaced by domain, which is empty)"
+                        : " (after its {{ .Values.domain }} was replaced by domain)"
+                }
+                problem(host.key, message)
+            }
+        case "domain":
+            if host.name.utf8.count > TextFormat.maxHostBytes {
+                problem("domain", "twistlock.<domain> is too long for a host name (\(host.name.utf8.count) characters; at most \(TextFormat.maxHostBytes))")
+            }
+        default:
+            break
+        }
     }
 
     mutating func checkUsers(_ root: JSON) {

@@ -102,7 +102,7 @@ final class ValuesFuzzTests: XCTestCase {
         for (path, field) in ValuesSchema.allKeys {
             let limit: Int
             switch field.type {
-            case .string(let maxBytes): limit = maxBytes
+            case .string(let maxBytes, _): limit = maxBytes
             case .oneOf(_, closed: false): limit = ValuesSchema.maxStringBytes
             case .map(.string?), .labels: limit = ValuesSchema.maxStringBytes
             default: continue

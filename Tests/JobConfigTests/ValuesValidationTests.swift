@@ -117,7 +117,7 @@ final class ValuesValidationTests: XCTestCase {
 
     func testUnknownRoleIsAWarningNotAnError() throws {
         let values = try loadValues(["console: {additionalUsers: [{username: dan, password: pw-long, role: platformOwner}],"
-                                     + " groups: [{group: g, role: cloudAccountManager}]}\n"])
+                                     + " groups: [{group: g, role: securityLead}]}\n"])
         XCTAssertEqual(values.warnings.map(\.key), ["console.additionalUsers[0].role", "console.groups[0].role"])
         XCTAssertTrue(values.warnings[0].message.contains("\"platformOwner\" is not a built-in role"), values.warnings[0].message)
     }
@@ -138,7 +138,7 @@ final class ValuesValidationTests: XCTestCase {
     }
 
     func testSSOCertificateChecks() {
-        let base = "sso: {enabled: true, client_id: c, issuer_uri: i, idp_url: u, cert: %@}\n"
+        let base = "sso: {enabled: true, client_id: c, issuer_uri: i, idp_url: \"https://idp.example.com/saml\", cert: %@}\n"
         XCTAssertEqual(problems([base.replacingOccurrences(of: "%@", with: "\"\"")]),
                        ["sso.cert: required when sso.enabled is true (the identity provider's X.509 certificate in PEM form)"])
         let badBody = "\"-----BEGIN CERTIFICATE-----\\n%%%not base64%%%\\n-----END CERTIFICATE-----\""

@@ -87,9 +87,12 @@ final class BigBangValuesTests: XCTestCase {
                 XCTAssertEqual(sans.last, want, values)
                 XCTAssertFalse(sans.contains { $0.contains("{{") })
             } else {
-                // No domain to fill in: "-console.example.mil" is refused, naming the key.
-                XCTAssertEqual(run.report.exitCode, JobExitCode.stepFailed, run.output)
-                XCTAssertTrue(run.output.contains("routes.inbound.console.hosts[0]"), run.output)
+                // No domain to fill in: "-console.example.mil" is refused, naming the key,
+                // before anything is sent (the values are checked first).
+                XCTAssertEqual(run.report.exitCode, JobExitCode.invalidInput, run.output)
+                XCTAssertTrue(run.report.problems.contains { $0.hasPrefix("routes.inbound.console.hosts[0]: ") }, run.output)
+                let requests = try await h.requests()
+                XCTAssertEqual(requests.count, 0, "nothing sent: \(requests.prefix(3))")
             }
             await h.stop()
         }

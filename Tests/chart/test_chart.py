@@ -177,6 +177,20 @@ BAD_VALUES = [
      "init.extraSteps[0].after=admin", "/init/extraSteps/0"),
     ("init.existingSecrets[0].name=s,init.existingSecrets[0].items[0].key=k,"
      "init.existingSecrets[0].items[0].path=console.other", "/init/existingSecrets/0/items/0/path"),
+    # Formats (docs/values.md): URLs, host names, user and group names, roles.
+    ("sso.idp_url=javascript:alert(1)", "/sso/idp_url"),
+    ("sso.console_url=https://admin:pw@console.example.com", "/sso/console_url"),
+    ("sso.idp_url=https://idp.example.com/saml#x", "/sso/idp_url"),
+    ("console.externalHost=twistlock.example.com.", "/console/externalHost"),
+    ("console.externalHost=*.example.com", "/console/externalHost"),
+    ("domain=Example.com", "/domain"),
+    ("domain=bad_domain.com", "/domain"),
+    ("defender.consoleAddress=twistlock-console:8084", "/defender/consoleAddress"),
+    ("console.additionalUsers[0].username=alice smith,console.additionalUsers[0].role=auditor",
+     "/console/additionalUsers/0/username"),
+    ("console.additionalUsers[0].username=u,console.additionalUsers[0].role=Admin", "/console/additionalUsers/0/role"),
+    ("console.groups[0].group=g,console.groups[0].role=DevOps", "/console/groups/0/role"),
+    ("monitoring.username=metrics user", "/monitoring/username"),
 ]
 
 
