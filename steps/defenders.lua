@@ -10,11 +10,10 @@ local manifest = require("k8s_manifest")
 local fields = require("settings_fields")
 local console_san = require("console_san")
 
+-- defender.namespace (a namespace name) and defender.consoleAddress (a host name) were
+-- validated before any step ran (docs/values.md).
 local d = fields.lookup(values, "defender")
 local namespace = d.namespace
-if type(namespace) ~= "string" or namespace == "" then
-  error("defender.namespace: required (the namespace the Defenders run in)")
-end
 local address = manifest.console_address(d)
 
 local version = console.version()

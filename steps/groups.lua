@@ -11,17 +11,16 @@
 -- * Not listed, but the console answers "already exists" (409, 400 or 500) to its creation: an
 --   SSO group hidden from GET groups until its auth type is configured. It is left as it is,
 --   with a warning (it cannot be read, so neither compared nor safely replaced).
--- * A role that is not built in is passed on with a warning (consoles have custom roles); a
+-- * A role that is not built in is passed on (validation warned: consoles have custom roles); a
 --   group the console refuses fails the step naming the group, after the others were done.
+-- * The values were validated before any step ran (docs/values.md): the step trusts them.
 
 local tables = require("tables")
 local identity = require("identity")
 local fields = require("settings_fields")
 local answers = require("answers")
 
-local specs, problems, warnings = identity.group_specs(fields.lookup(values, "console.groups"))
-for _, w in ipairs(warnings) do log.warn("%s", w) end
-fields.fail_on(problems, "groups")
+local specs = identity.group_specs(fields.lookup(values, "console.groups"))
 
 local groups = answers.get_array("groups", { null_is_empty = true })
 

@@ -19,18 +19,9 @@ local answers = require("answers")
 local ROLE, AUTH = "auditor", "basic"
 local name = identity.metrics_username(values)
 
+-- Validated before any step ran: monitoring.username is a user name and monitoring.password is
+-- set (in the values or the secret file monitoring.password, filled in already).
 local password = fields.lookup(values, "monitoring.password")
-if password == nil or password == "" then
-  password = secret("monitoring.password", { optional = true })
-end
-if type(password) ~= "string" or password == "" then
-  error("metrics-user: monitoring.password: required when monitoring.enabled is true "
-    .. "(in values or the secret file monitoring.password)", 0)
-end
-local username = fields.lookup(values, "monitoring.username")
-if username ~= nil and type(username) ~= "string" then
-  error("metrics-user: monitoring.username: must be a string", 0)
-end
 
 local spec = { username = name, password = password, role = ROLE, authType = AUTH }
 local object = "user " .. name

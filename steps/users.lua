@@ -16,10 +16,12 @@
 --   (A login the console answers with neither success nor 401/403 is reported and the user is
 --   not written.)
 -- * An entry naming the metrics user (`monitoring.username`, when `monitoring.enabled`) or the
---   admin account (`console.credentials.username`) is skipped with a warning: the metrics-user
---   and admin steps own them.
--- * A role that is not built in is passed on with a warning (consoles have custom roles); the
---   console's refusal of it fails the step naming the user, after the other users were done.
+--   admin account (`console.credentials.username`) is skipped (validation warned): the
+--   metrics-user and admin steps own them.
+-- * A role that is not built in (`job.builtin_roles`) is passed on (validation warned: consoles
+--   have custom roles); the console's refusal of it fails the step naming the user, after the
+--   other users were done.
+-- * The values were validated before any step ran (docs/values.md): the step trusts them.
 -- * No password appears in any output: bodies are marked sensitive, log lines never hold one.
 
 local tables = require("tables")
@@ -27,10 +29,7 @@ local identity = require("identity")
 local fields = require("settings_fields")
 local answers = require("answers")
 
-local specs, problems, warnings = identity.user_specs(
-  fields.lookup(values, "console.additionalUsers"), identity.reserved_users(values))
-for _, w in ipairs(warnings) do log.warn("%s", w) end
-fields.fail_on(problems, "users")
+local specs = identity.user_specs(fields.lookup(values, "console.additionalUsers"), identity.reserved_users(values))
 
 local update = fields.lookup(values, "console.updateUsers") == true
 

@@ -1,5 +1,5 @@
--- Pure logic of the identity steps (users, groups, metrics-user, sso): what the values ask for,
--- whether they are valid, and how a console object is brought to them in place.
+-- Pure logic of the identity steps (users, groups, metrics-user, sso): what the (validated)
+-- values ask for, and how a console object is brought to them in place.
 --
 -- The only function that talks to the console is `password_accepted` (a login as the user);
 -- everything else works on plain tables, so it can be tested with the standalone interpreter.
@@ -9,14 +9,12 @@ local fields = require("settings_fields")
 
 local M = {}
 
-M.BUILTIN_ROLES = {
-  "admin", "operator", "auditor", "devSecOps", "vulnerabilityManager", "devOps",
-  "defenderManager", "user", "ci",
-}
-M.USER_AUTH_TYPES = { "basic", "ldap", "oauth", "oidc", "saml" }
+-- The values are validated before any step runs (Sources/JobConfig: kinds, required fields,
+-- auth types, passwords only for basic users, unique names, the shapes of names, roles and
+-- URLs): the functions below trust them and only shape them for the console.
+
+--- The flags of a console group (types.Group) that say its identity provider.
 M.GROUP_AUTH_TYPES = { "ldapGroup", "samlGroup", "oauthGroup", "oidcGroup" }
-M.SAML_TYPES = { "okta", "gsuite", "ping", "shibboleth", "azure", "adfs" }
-M.DEFAULT_METRICS_USER = "twistlock-metrics"
 
 local function member(list, v)
   for _, x in ipairs(list) do
@@ -30,11 +28,14 @@ local function nonempty(v)
   return type(v) == "string" and v ~= ""
 end
 
---- The metrics user's name (`monitoring.username`, default "twistlock-metrics").
+--- Whether `role` is one of the console's built-in roles (the job's one list, `job.builtin_roles`).
+function M.is_builtin_role(role)
+  return member(job.builtin_roles or {}, role)
+end
+
+--- The metrics user's name (`monitoring.username`; its default comes with the values).
 function M.metrics_username(values_root)
-  local name = fields.lookup(values_root, "monitoring.username")
-  if nonempty(name) then return name end
-  return M.DEFAULT_METRICS_USER
+  return fields.lookup(values_root, "monitoring.username")
 end
 
 --- The users other steps own, name → why: the admin account (console.credentials.username)
@@ -52,179 +53,61 @@ function M.reserved_users(values_root)
   return out
 end
 
---- Reads and checks `console.additionalUsers`.
---- Returns specs (`{key, username, password, role, authType, builtin_role}` in values order,
---- without the entries naming a reserved user — see `reserved_users` — which are skipped with
---- a warning), problems and warnings (strings naming keys).
+--- The users of `console.additionalUsers` as specs (`{key, username, password, role, authType,
+--- builtin_role}` in values order), without the entries naming a reserved user (see
+--- `reserved_users`; validation warned about them already).
 function M.user_specs(list, reserved)
   reserved = reserved or {}
-  local specs, problems, warnings = {}, {}, {}
-  if list == nil then return specs, problems, warnings end
-  if type(list) ~= "table" then
-    problems[1] = "console.additionalUsers: must be a list of {username, password, role, authType}"
-    return specs, problems, warnings
-  end
-  local seen = {}
-  for i, u in ipairs(list) do
+  local specs = {}
+  for i, u in ipairs(list or {}) do
     local key = string.format("console.additionalUsers[%d]", i - 1)
-    if type(u) ~= "table" then
-      problems[#problems + 1] = key .. ": must be a map {username, password, role, authType}"
+    if reserved[u.username] ~= nil then
+      log.info("%s: %s %s; skipped", key, u.username, reserved[u.username])
     else
-      local username, role = u.username, u.role
-      local auth = u.authType
-      if auth == nil or auth == "" then auth = "basic" end
       local password = u.password
-      if password == "" then password = nil end
-      local ok = true
-      if not nonempty(username) then
-        problems[#problems + 1] = key .. ".username: required (a non-empty string)"
-        ok = false
-      end
-      if not nonempty(role) then
-        problems[#problems + 1] = key .. ".role: required (a non-empty string), e.g. one of "
-          .. table.concat(M.BUILTIN_ROLES, ", ")
-        ok = false
-      end
-      if type(auth) ~= "string" or not member(M.USER_AUTH_TYPES, auth) then
-        problems[#problems + 1] = string.format("%s.authType: %s is not one of %s",
-          key, fields.show(auth), table.concat(M.USER_AUTH_TYPES, ", "))
-        ok = false
-      elseif password ~= nil and auth ~= "basic" then
-        -- never echo the password itself
-        problems[#problems + 1] = string.format(
-          "%s.password: a password is only meaningful for basic users (authType is %s)", key, auth)
-        ok = false
-      elseif auth == "basic" and password == nil then
-        problems[#problems + 1] = string.format(
-          "%s.password: required for a basic user (in values or the secret file console.additionalUsers.%s.password)",
-          key, nonempty(username) and username or "<username>")
-        ok = false
-      elseif password ~= nil and type(password) ~= "string" then
-        problems[#problems + 1] = key .. ".password: must be a string"
-        ok = false
-      end
-      if ok and seen[username] then
-        problems[#problems + 1] = string.format("%s.username: %q is listed twice (first at %s)",
-          key, username, seen[username])
-        ok = false
-      end
-      if ok then
-        seen[username] = key
-        if reserved[username] ~= nil then
-          warnings[#warnings + 1] = string.format("%s: %q %s; entry skipped", key, username, reserved[username])
-        else
-          local builtin = member(M.BUILTIN_ROLES, role)
-          if not builtin then
-            warnings[#warnings + 1] = string.format(
-              "%s.role: %q is not a built-in role (%s); passed on as a custom role, which must exist on the console",
-              key, role, table.concat(M.BUILTIN_ROLES, ", "))
-          end
-          specs[#specs + 1] = {
-            key = key, username = username, password = password, role = role,
-            authType = auth, builtin_role = builtin,
-          }
-        end
-      end
+      if password == "" or u.authType ~= "basic" then password = nil end
+      specs[#specs + 1] = {
+        key = key, username = u.username, password = password, role = u.role,
+        authType = u.authType, builtin_role = M.is_builtin_role(u.role),
+      }
     end
   end
-  return specs, problems, warnings
+  return specs
 end
 
---- Reads and checks `console.groups`: specs `{key, name, role, authType}`, problems, warnings.
+--- The groups of `console.groups` as specs `{key, name, role, authType, builtin_role}`.
 function M.group_specs(list)
-  local specs, problems, warnings = {}, {}, {}
-  if list == nil then return specs, problems, warnings end
-  if type(list) ~= "table" then
-    problems[1] = "console.groups: must be a list of {group, role, authType}"
-    return specs, problems, warnings
+  local specs = {}
+  for i, g in ipairs(list or {}) do
+    specs[#specs + 1] = {
+      key = string.format("console.groups[%d]", i - 1), name = g.group, role = g.role,
+      authType = g.authType, builtin_role = M.is_builtin_role(g.role),
+    }
   end
-  local seen = {}
-  for i, g in ipairs(list) do
-    local key = string.format("console.groups[%d]", i - 1)
-    if type(g) ~= "table" then
-      problems[#problems + 1] = key .. ": must be a map {group, role, authType}"
-    else
-      local name, role, auth = g.group, g.role, g.authType
-      if auth == nil or auth == "" then auth = "oidcGroup" end
-      local ok = true
-      if not nonempty(name) then
-        problems[#problems + 1] = key .. ".group: required (a non-empty string)"
-        ok = false
-      end
-      if not nonempty(role) then
-        problems[#problems + 1] = key .. ".role: required (a non-empty string)"
-        ok = false
-      end
-      if type(auth) ~= "string" or not member(M.GROUP_AUTH_TYPES, auth) then
-        problems[#problems + 1] = string.format("%s.authType: %s is not one of %s",
-          key, fields.show(auth), table.concat(M.GROUP_AUTH_TYPES, ", "))
-        ok = false
-      end
-      if ok and seen[name] then
-        problems[#problems + 1] = string.format("%s.group: %q is listed twice (first at %s)",
-          key, name, seen[name])
-        ok = false
-      end
-      if ok then
-        seen[name] = key
-        local builtin = member(M.BUILTIN_ROLES, role)
-        if not builtin then
-          warnings[#warnings + 1] = string.format(
-            "%s.role: %q is not a built-in role; passed on as a custom role, which must exist on the console",
-            key, role)
-        end
-        specs[#specs + 1] = { key = key, name = name, role = role, authType = auth, builtin_role = builtin }
-      end
-    end
-  end
-  return specs, problems, warnings
+  return specs
 end
 
 -- values key → identity.SamlSettings field, in the order they are applied and reported.
 M.SAML_FIELDS = {
-  { key = "client_id", field = "audience", required = true },
+  { key = "client_id", field = "audience" },
   { key = "provider_name", field = "providerAlias" },
-  { key = "provider_type", field = "type", required = true },
-  { key = "issuer_uri", field = "issuer", required = true },
-  { key = "idp_url", field = "url", required = true },
+  { key = "provider_type", field = "type" },
+  { key = "issuer_uri", field = "issuer" },
+  { key = "idp_url", field = "url" },
   { key = "console_url", field = "consoleURL" },
   { key = "groups", field = "groupAttribute" },
-  { key = "cert", field = "cert", required = true },
+  { key = "cert", field = "cert" },
 }
 
---- Reads and checks `sso.*`: a spec mapping SamlSettings field → value (optional fields that
---- are empty are left out, so they keep what the console has), and problems.
+--- The SamlSettings fields `sso.*` asks for: field → value; optional fields that are empty are
+--- left out, so they keep what the console has.
 function M.saml_spec(sso)
-  local spec, problems = {}, {}
-  if type(sso) ~= "table" then
-    return spec, { "sso: must be a map" }
-  end
+  local spec = {}
   for _, f in ipairs(M.SAML_FIELDS) do
     local v = sso[f.key]
-    if f.key == "provider_type" and (v == nil or v == "") then v = "shibboleth" end
-    local k = "sso." .. f.key
-    if v ~= nil and type(v) ~= "string" then
-      problems[#problems + 1] = string.format("%s: must be a string (got %s)", k, fields.show(v))
-    elseif f.required and not nonempty(v) then
-      problems[#problems + 1] = k .. ": required when sso.enabled is true"
-    elseif nonempty(v) then
-      spec[f.field] = v
-    end
+    if nonempty(v) then spec[f.field] = v end
   end
-  if spec.type ~= nil and not member(M.SAML_TYPES, spec.type) then
-    problems[#problems + 1] = string.format("sso.provider_type: %q is not one of %s",
-      spec.type, table.concat(M.SAML_TYPES, ", "))
-  end
-  if spec.cert ~= nil and not string.find(spec.cert, "-----BEGIN CERTIFICATE-----", 1, true) then
-    problems[#problems + 1] = "sso.cert: must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
-  end
-  if spec.url ~= nil and not string.match(spec.url, "^https?://") then
-    problems[#problems + 1] = string.format("sso.idp_url: %q is not an http(s) URL", spec.url)
-  end
-  if spec.consoleURL ~= nil and not string.match(spec.consoleURL, "^https?://") then
-    problems[#problems + 1] = string.format("sso.console_url: %q is not an http(s) URL", spec.consoleURL)
-  end
-  return spec, problems
+  return spec
 end
 
 local function normalize_pem(s)

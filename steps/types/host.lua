@@ -168,6 +168,8 @@ function time.sleep(seconds) end
 ---@field step string
 ---@field strict boolean
 ---@field console_url string
+---@field builtin_roles string[] the console's built-in roles (the job's one list; another role is a custom role)
+---@field console_host {name: string, key: string}? the host name for the console certificate's SANs and the values key it comes from (nil: none set)
 job = {}
 ---Ends the run here on purpose: exit 0 with a warning, or a failure under --strict. Raises a
 ---HostError of kind "stop": caught with pcall and not raised again, it stops nothing.

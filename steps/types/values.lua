@@ -1,8 +1,9 @@
 ---@meta
 -- Generated from Sources/JobConfig/ValuesSchema.swift (SchemaSyncTests); do not edit.
 -- The values keys the job reads, as steps see them in `values` (validated before any step
--- runs: kinds, enums, required keys; docs/values.md says what each means). List items'
--- fields are present when given (authType gets its default).
+-- runs: kinds, enums, required keys, the shapes of URLs, host names, user and group names
+-- and roles; steps trust them. docs/values.md says what each means and accepts). List
+-- items' fields are present when given (authType gets its default).
 
 ---@class Values
 ---@field domain string

@@ -74,6 +74,11 @@ enum BasicPrimitives {
         try vm.setField("job", "strict", .bool(ctx.strict))
         try vm.setField("job", "console_url", .string(ctx.console.connection.baseURL))
         try vm.setField("job", "step", .string(""))
+        // What the validated values imply, computed once in Swift (the steps do not repeat it).
+        try vm.setField("job", "builtin_roles", .array(Values.builtinRoles.map { .string($0) }))
+        if let host = ctx.values.consoleHost {
+            try vm.setField("job", "console_host", ["name": .string(host.name), "key": .string(host.key)])
+        }
 
         try vm.setGlobal("values", readOnly: ctx.values.root)
     }
