@@ -13,18 +13,18 @@ import Foundation
 /// descriptor is. (Here because every module that reads a file an operator places — values,
 /// the Lua host, the job — already depends on this one.)
 public func readDescriptor(_ fd: Int32, upTo limit: Int) -> Data? {
-    var bytes = [UInt8](repeating: 0, count: limit)
-    var got = 0
-    while got < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { buffer in
-            systemRead(fd, buffer.baseAddress! + got, buffer.count - got)
-        }
+    // Read in chunks, so a large limit (a backup's) costs only what the file holds.
+    var data = Data()
+    var chunk = [UInt8](repeating: 0, count: min(limit, 1 << 16))
+    while data.count < limit {
+        let want = min(chunk.count, limit - data.count)
+        let n = chunk.withUnsafeMutableBytes { buffer in systemRead(fd, buffer.baseAddress!, want) }
         if n < 0 && errno == EINTR { continue }
         if n < 0 { return nil }
         if n == 0 { break }
-        got += n
+        data.append(contentsOf: chunk[..<n])
     }
-    return Data(bytes[..<got])
+    return data
 }
 
 /// The C library's read(2), under a name no type's `read` method shadows.

@@ -93,12 +93,16 @@ public struct Backup: Sendable, Equatable {
                       objects: objects)
     }
 
-    public static func read(_ url: URL) throws -> Backup {
+    /// The largest backup `undo` reads: far above a console with thousands of rules.
+    public static let maxBytes = 256 << 20
+
+    public static func read(_ url: URL, maxBytes: Int = Backup.maxBytes) throws -> Backup {
+        // Only a regular file, bounded: a FIFO or a device given as the backup cannot hang undo.
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try RegularFile.read(url.path, maxBytes: maxBytes)
         } catch {
-            throw BackupError("--backup \(url.path): cannot read it (\(error.localizedDescription))")
+            throw BackupError("--backup \(error)")
         }
         return try parse(String(decoding: data, as: UTF8.self), source: "--backup \(url.path)")
     }

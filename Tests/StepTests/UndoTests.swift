@@ -323,6 +323,34 @@ final class UndoTests: XCTestCase {
         XCTAssertEqual(sent, 0, "nothing was sent for a bad backup")
     }
 
+    /// The backup is an operator's file like the step files: a FIFO (whose read waits for a
+    /// writer forever), a device or a directory given as `--backup` is refused without being
+    /// read, naming the file, and nothing is sent; a file over the cap is refused.
+    func testABackupThatIsNotARegularFileIsRefusedWithoutReadingIt() async throws {
+        let h = try await StepHarness.start()
+        defer { Task { await h.stop() } }
+        try await h.clearRequests()
+        let fifo = h.workDir.appendingPathComponent("backup.fifo")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        let linkToDevice = h.workDir.appendingPathComponent("backup-zero.json")
+        try FileManager.default.createSymbolicLink(atPath: linkToDevice.path, withDestinationPath: "/dev/zero")
+        let directory = h.workDir.appendingPathComponent("backup-dir.json")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (file, expected) in [(fifo, "is a FIFO"), (linkToDevice, "is a device"), (directory, "is a directory")] {
+            let (report, lines) = await undo(h, backup: file)
+            XCTAssertEqual(report.exitCode, UndoExitCode.invalidInput, file.path)
+            XCTAssertTrue(report.problems.joined().contains(expected), "\(file.path): \(report.problems)")
+            XCTAssertTrue(lines.joined().contains(file.path), "the error names the file")
+        }
+        let sent = try await h.requests().count
+        XCTAssertEqual(sent, 0, "nothing was sent")
+        let big = h.workDir.appendingPathComponent("big.json")
+        try String(repeating: " ", count: 2048).write(to: big, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Backup.read(big, maxBytes: 1024)) { error in
+            XCTAssertTrue("\(error)".contains("larger than"), "\(error)")
+        }
+    }
+
     /// A plan keeps nothing (it writes nothing), and a run without keepReplaced keeps nothing.
     func testOnlyRunsAskedForABackupKeepWhatTheyReplaced() async throws {
         let h = try await UndoTests.start()

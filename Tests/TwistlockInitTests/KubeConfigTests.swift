@@ -157,6 +157,40 @@ final class KubeConfigTests: XCTestCase {
         }
     }
 
+    /// Every file the connection settings name is an operator's file: a FIFO (whose read waits
+    /// for a writer forever), a device (/dev/zero never ends) or a directory as the kubeconfig,
+    /// a CA file, a client key or a token file is refused without being read, naming the key.
+    func testFilesThatAreNotRegularFilesAreRefusedWithoutReadingThem() throws {
+        let fifo = dir.appendingPathComponent("pipe").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try KubeConfig.kubeconfig(path: fifo)) { error in
+            XCTAssertTrue("\(error)".contains("kubeconfig \(fifo) is a FIFO"), "\(error)")
+        }
+        let caFIFO = try write("ca-fifo", Self.kubeconfig(server: "https://k8s:6443", caFile: "pipe", user: "    token: t"))
+        XCTAssertThrowsError(try KubeConfig.kubeconfig(path: caFIFO)) { error in
+            XCTAssertTrue("\(error)".contains("certificate-authority \(fifo) is a FIFO"), "\(error)")
+        }
+        let keyDevice = try write("key-device", Self.kubeconfig(server: "https://k8s:6443", user: """
+            client-certificate-data: \(Data("x".utf8).base64EncodedString())
+            client-key: /dev/zero
+        """))
+        XCTAssertThrowsError(try KubeConfig.kubeconfig(path: keyDevice)) { error in
+            XCTAssertTrue("\(error)".contains("client-key /dev/zero is a device"), "\(error)")
+        }
+        let tokenDir = try write("token-dir", Self.kubeconfig(server: "https://k8s:6443", user: "    tokenFile: \(dir.path)"))
+        XCTAssertThrowsError(try KubeConfig.kubeconfig(path: tokenDir)) { error in
+            XCTAssertTrue("\(error)".contains("is a directory"), "\(error)")
+        }
+        // A token file that becomes a FIFO after the start (it is read again before each
+        // request) falls back to the token read first instead of waiting.
+        let tokenPath = try write("token", "first-token\n")
+        let rotating = try write("rotating", Self.kubeconfig(server: "https://k8s:6443", user: "    tokenFile: token"))
+        let config = try KubeConfig.kubeconfig(path: rotating)
+        try FileManager.default.removeItem(atPath: tokenPath)
+        XCTAssertEqual(mkfifo(tokenPath, 0o600), 0)
+        XCTAssertEqual(config.currentToken(), "first-token")
+    }
+
     func testInClusterFromAServiceAccountDirectory() throws {
         let sa = dir.appendingPathComponent("serviceaccount").path
         _ = try write("serviceaccount/token", "in-cluster-token\n")

@@ -101,9 +101,7 @@ public struct KubeConfig: Sendable, Equatable {
     /// message saying so.
     public static func kubeconfig(path: String, context: String? = nil, allowInsecure: Bool = false) throws -> KubeConfig {
         let expanded = (path as NSString).expandingTildeInPath
-        guard let data = FileManager.default.contents(atPath: expanded) else {
-            throw KubeConfigError("kubeconfig \(path): cannot be read")
-        }
+        let data = try readData(expanded, what: "kubeconfig", maxBytes: kubeconfigMaxBytes)
         guard let text = String(data: data, encoding: .utf8) else {
             throw KubeConfigError("kubeconfig \(path): not UTF-8 text")
         }
@@ -174,10 +172,11 @@ public struct KubeConfig: Sendable, Equatable {
             }
             if case .string(let file)? = object[fileKey], !file.isEmpty {
                 let p = path(file)
-                guard let data = FileManager.default.contents(atPath: p) else {
-                    throw fail("\(owner): \(fileKey) \(p) cannot be read")
+                do {
+                    return try RegularFile.read(p)
+                } catch let refusal as RegularFile.Refusal {
+                    throw fail("\(owner): \(fileKey) \(refusal)")
                 }
-                return data
             }
             return nil
         }
@@ -259,7 +258,7 @@ public struct KubeConfig: Sendable, Equatable {
     /// The bearer token to send now: re-read from `tokenFile` when there is one (rotated
     /// service account tokens), else the token given.
     public func currentToken() -> String? {
-        if let tokenFile, let data = FileManager.default.contents(atPath: tokenFile),
+        if let tokenFile, let data = try? RegularFile.read(tokenFile),
            let text = String(data: data, encoding: .utf8) {
             let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if !t.isEmpty { return t }
@@ -269,11 +268,18 @@ public struct KubeConfig: Sendable, Equatable {
 
     // MARK: - files
 
-    static func readData(_ path: String, what: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KubeConfigError("\(what) \(path) cannot be read")
+    /// A kubeconfig may hold many clusters with their certificates inline: far above any real one.
+    static let kubeconfigMaxBytes = 16 << 20
+
+    /// A file the connection settings name (kubeconfig, token, CA, client certificate and key):
+    /// only a regular file, bounded (`RegularFile`), so a FIFO or a device there cannot hang
+    /// or exhaust the job.
+    static func readData(_ path: String, what: String, maxBytes: Int = RegularFile.sourceMaxBytes) throws -> Data {
+        do {
+            return try RegularFile.read(path, maxBytes: maxBytes)
+        } catch let refusal as RegularFile.Refusal {
+            throw KubeConfigError("\(what) \(refusal)")
         }
-        return data
     }
 
     static func readText(_ path: String, what: String) throws -> String {
