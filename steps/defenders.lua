@@ -76,7 +76,7 @@ end
 local namespace_missing = false
 if #manifest.find(docs, "Namespace") == 0 then
   local ok, ns = pcall(k8s.get, "v1", "Namespace", nil, namespace)
-  if not ok and tostring(ns):find(": 403 ", 1, true) then
+  if not ok and type(ns) == "table" and ns.kind == "status" and ns.status == 403 then
     -- Least-privilege RBAC (the chart's) need not allow reading namespaces.
     log.info("no permission to read Namespace %s: applying into it as it is", namespace)
   elseif not ok then

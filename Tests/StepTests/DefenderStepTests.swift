@@ -254,6 +254,25 @@ final class DefenderStepTests: XCTestCase {
         await h.stop()
     }
 
+    /// The step decides "no permission" from the error's status, not its text: a refusal whose
+    /// message reads like a 403 but is another status is reported as a failure to read, and a
+    /// 403 with any message is still "no permission".
+    func testNoPermissionIsTheStatusNotTheMessage() async throws {
+        for (status, message, expected) in [
+            (500, "upstream said: 403 forbidden", "cannot read Namespace twistlock ("),
+            (403, "namespaces \"twistlock\" is forbidden: User cannot get resource", "no permission to read Namespace twistlock"),
+            (403, "", "no permission to read Namespace twistlock"),
+        ] {
+            let h = try await StepHarness.start(kube: true, kubeOptions: Self.kubeOptions)
+            let kube = try XCTUnwrap(h.kube)
+            kube.inject(KubeFault(status: status, resource: "namespaces", method: "GET", message: message))
+            let run = try await h.run(values: Self.values, sets: ["defender.waitForRollout=false"])
+            XCTAssertEqual(run.step("defenders")?.status, .done, run.output)
+            XCTAssertTrue(run.output.contains(expected), "\(status) \(message): \(run.output)")
+            await h.stop()
+        }
+    }
+
     func testProxySettingsReachTheDefendersAndThePasswordStaysSecret() async throws {
         let h = try await StepHarness.start(kube: true, kubeOptions: Self.kubeOptions)
         let kube = try XCTUnwrap(h.kube)

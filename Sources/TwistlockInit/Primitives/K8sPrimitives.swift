@@ -27,11 +27,8 @@ enum K8sPrimitives {
             var namespace: String? = nil
             if args.count > 2, case .string(let ns) = args[2], !ns.isEmpty { namespace = ns }
             let name = try stringArg(args, 3, "k8s.get", "name")
-            do {
-                return [try client(ctx).get(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name) ?? .null]
-            } catch let error as KubeError {
-                throw PrimitiveError(error.description)
-            }
+            // A KubeError reaches the step as an error value (err.kind, err.status, err.object).
+            return [try client(ctx).get(apiVersion: apiVersion, kind: kind, namespace: namespace, name: name) ?? .null]
         }
     }
 
@@ -67,12 +64,7 @@ enum K8sPrimitives {
 
     static func apply(_ ctx: JobContext, _ doc: JSON) throws -> JSON {
         let plan = ctx.mode == .plan
-        let result: ApplyResult
-        do {
-            result = try client(ctx).apply(doc, dryRun: plan)
-        } catch let error as KubeError {
-            throw PrimitiveError(error.description)
-        }
+        let result = try client(ctx).apply(doc, dryRun: plan)
         let kind = doc["kind"]?.stringValue ?? "?"
         let name = doc["metadata"]?["name"]?.stringValue ?? "?"
         let namespace = result.resource.namespaced ? result.object["metadata"]?["namespace"]?.stringValue : nil
