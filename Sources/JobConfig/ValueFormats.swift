@@ -100,10 +100,19 @@ public enum TextFormat: Sendable, Equatable {
         }
     }
 
-    /// `allowUpper`: letters of either case (a URL's host, which browsers lower-case).
-    static func hostProblem(_ s: String, ipv4: Bool, quote: String?, allowUpper: Bool = false) -> String? {
+    /// An IPv6 address as written in a certificate's SANs: hex digits and at least two colons.
+    static func isIPv6(_ s: String) -> Bool {
+        let colons = s.filter { $0 == ":" }.count
+        return colons >= 2 && s.utf8.count <= 45
+            && s.unicodeScalars.allSatisfy { $0 == ":" || $0 == "." || ($0.isASCII && $0.properties.isASCIIHexDigit) }
+    }
+
+    /// `allowUpper`: letters of either case (a URL's host, which browsers lower-case; an address
+    /// the Defenders resolve). `ipv6`: an IPv6 address is taken too (`defender.consoleAddress`).
+    static func hostProblem(_ s: String, ipv4: Bool, quote: String?, allowUpper: Bool = false, ipv6: Bool = false) -> String? {
         let shown = quote ?? "the value"
         let bytes = Array(s.utf8)
+        if ipv6 && isIPv6(s) { return nil }
         if s.contains("://") || s.contains("/") || s.contains("?") || s.contains("#") {
             return "\(shown) is not a host name: give the name alone (no scheme, path or query)"
         }

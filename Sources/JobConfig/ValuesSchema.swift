@@ -190,7 +190,7 @@ enum ValuesSchema {
     /// `30s`, `500ms`); empty: Prometheus' own default.
     static let durationSchema: [String: JSON] = [
         "pattern": "^((([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"]
-    /// Empty, a DNS name or an IP address (no scheme, port or path): HostRules for the job.
+    /// Empty, a DNS name or an IP address (no scheme, port or path): ValuesValidator.consoleAddressProblem for the job.
     static let hostPattern = "^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*"
         + "|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)?$"
     static let port = SchemaType.int(min: 1, max: 65535)

@@ -155,7 +155,7 @@ final class ValueFormatsTests: XCTestCase {
     ]
 
     func testHostNamesAreRFC1123InLowerCase() {
-        // (defender.consoleAddress has its own rule, HostRules: ConsoleAddressValuesTests.)
+        // (defender.consoleAddress takes the same rule with upper case and IPv6: ConsoleAddressValuesTests.)
         for key in ["console.externalHost"] {
             assertRefused(key, Self.badHosts)
             assertAccepted(key, ["twistlock.example.com", "twistlock-console", "10.0.0.5", "localhost",

@@ -99,14 +99,14 @@ final class DefenderNamespaceTests: XCTestCase {
         let h = try await StepHarness.start(kube: true, kubeOptions: Self.kubeOptions)
         let kube = try XCTUnwrap(h.kube)
         for (address, why) in [
-            ("https://twistlock-console", "without a scheme"),
-            ("wss://twistlock-console.twistlock.svc:8084", "without a scheme"),
-            ("twistlock-console:8084", "without a port"),
-            ("10.0.0.5:8084", "without a port"),
-            ("twistlock-console/api", "without a path"),
-            ("twistlock console", "not a DNS name"),
-            ("-console.twistlock", "not a DNS name"),
-            ("console..twistlock", "not a DNS name"),
+            ("https://twistlock-console", "no scheme, path or query"),
+            ("wss://twistlock-console.twistlock.svc:8084", "no scheme, path or query"),
+            ("twistlock-console:8084", "no port"),
+            ("10.0.0.5:8084", "no port"),
+            ("twistlock-console/api", "no scheme, path or query"),
+            ("twistlock console", "is not a host name"),
+            ("-console.twistlock", "starts or ends with \"-\""),
+            ("console..twistlock", "an empty label"),
         ] {
             try await h.clearRequests()
             let run = try await h.run(values: "defender: {enabled: true, consoleAddress: \"\(address)\"}\n")

@@ -78,8 +78,8 @@ final class ValuesTrustTests: XCTestCase {
         // defenders
         ("defender: {enabled: true, namespace: \"\"}\n", "defender.namespace", "required", nil),
         ("defender: {enabled: true, namespace: Twistlock}\n", "defender.namespace", "namespace name", nil),
-        ("defender: {enabled: true, consoleAddress: \"twistlock-console:8084\"}\n", "defender.consoleAddress", "without a port", nil),
-        ("defender: {enabled: true, consoleAddress: \"https://twistlock-console\"}\n", "defender.consoleAddress", "without a scheme", nil),
+        ("defender: {enabled: true, consoleAddress: \"twistlock-console:8084\"}\n", "defender.consoleAddress", "no port", nil),
+        ("defender: {enabled: true, consoleAddress: \"https://twistlock-console\"}\n", "defender.consoleAddress", "no scheme, path or query", nil),
     ]
 
     func testEveryCheckTheStepsMadeIsMadeBeforeAnyRequest() async throws {
