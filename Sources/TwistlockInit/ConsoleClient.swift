@@ -132,7 +132,7 @@ public enum ConsoleError: Error, CustomStringConvertible {
 // @unchecked Sendable: `credentials`, `token` and the step deadline are guarded by `lock`; the
 // callbacks (`onRetry`, `onRequest`, `httpLogger`, kept by the transport) are set before the
 // first request, on the run's thread, and only read afterwards.
-public final class ConsoleClient: @unchecked Sendable {
+public final class ConsoleClient: TransportClient, @unchecked Sendable {
     public let connection: ConsoleConnection
     /// The run's interrupt: shared with the Kubernetes client and `time.sleep`.
     public let interruptToken: InterruptToken
@@ -142,23 +142,8 @@ public final class ConsoleClient: @unchecked Sendable {
     private let lock = NSLock()
     private var credentials: (username: String, password: String)?
     private var token: String?
-    /// Called before each retry wait (for progress lines).
-    public var onRetry: ((String) -> Void)? {
-        get { transport.onRetry }
-        set { transport.onRetry = newValue }
-    }
-    /// Called after each attempt (`-v`): method, endpoint, status (nil: no answer), seconds,
-    /// and the failure's sentence when there was no answer.
-    public var onRequest: ((String, String, Int?, Double, String?) -> Void)? {
-        get { transport.onAttempt }
-        set { transport.onAttempt = newValue }
-    }
-    /// AsyncHTTPClient's own log of each request (`-vv`).
-    public var httpLogger: Logger? {
-        get { transport.httpLogger }
-        set { transport.httpLogger = newValue }
-    }
-    /// Requests sent over the wire (every attempt).
+    /// `onRetry`, `onRequest` (`-v`) and `httpLogger` (`-vv`): `TransportClient`.
+    public var hooks: TransportHooks { transport.hooks }
     public var requestCount: Int { transport.requestCount }
 
     /// `interrupt`: the run's token (a new one by default); firing it stops this client.

@@ -108,7 +108,7 @@ public struct KubeError: Error, CustomStringConvertible, Sendable {
 /// `Retry-After`). Each call blocks the calling thread — never call it on an event loop.
 // @unchecked Sendable: `discovery` is guarded by `lock`; the callbacks (`onRetry`, `onToken`)
 // are set before the first request, on the run's thread, and only read afterwards.
-public final class KubeClient: @unchecked Sendable {
+public final class KubeClient: TransportClient, @unchecked Sendable {
     public struct Options: Sendable {
         /// The field manager named in server-side apply.
         public var fieldManager = "twistlock-init"
@@ -134,21 +134,8 @@ public final class KubeClient: @unchecked Sendable {
     // `discovery` is guarded by `lock`.
     private let lock = NSLock()
     private var discovery: [String: [KubeResource]] = [:]
-    /// Called before each retry wait, with a line saying why (for progress output).
-    public var onRetry: ((String) -> Void)? {
-        get { transport.onRetry }
-        set { transport.onRetry = newValue }
-    }
-    /// Called after each attempt (`-v`), as `ConsoleClient.onRequest`.
-    public var onRequest: ((String, String, Int?, Double, String?) -> Void)? {
-        get { transport.onAttempt }
-        set { transport.onAttempt = newValue }
-    }
-    /// AsyncHTTPClient's own log of each request (`-vv`).
-    public var httpLogger: Logger? {
-        get { transport.httpLogger }
-        set { transport.httpLogger = newValue }
-    }
+    /// `onRetry`, `onRequest` (`-v`) and `httpLogger` (`-vv`): `TransportClient`.
+    public var hooks: TransportHooks { transport.hooks }
     /// Called with every bearer token sent (read again from a rotated token file), so the job
     /// masks it like the console's tokens.
     public var onToken: ((String) -> Void)?

@@ -56,13 +56,11 @@ final class Transport: @unchecked Sendable {
     private var sent = 0
     private var interruptHandler = -1
 
-    /// Called before each retry wait with the line saying why (progress output).
-    var onRetry: ((String) -> Void)?
-    /// Called after each attempt: method, path, status (nil: no answer), seconds, and the
-    /// failure's sentence when there was no answer (`-v`).
-    var onAttempt: ((String, String, Int?, Double, String?) -> Void)?
-    /// AsyncHTTPClient's own log of each request (`-vv`).
-    var httpLogger: Logger?
+    /// What the owning client reports while this transport sends (set through the client).
+    let hooks = TransportHooks()
+    var onRetry: ((String) -> Void)? { hooks.onRetry }
+    var onAttempt: ((String, String, Int?, Double, String?) -> Void)? { hooks.onAttempt }
+    var httpLogger: Logger? { hooks.httpLogger }
 
     init(peer: Peer, configuration: HTTPClient.Configuration, policy: RetryPolicy, interrupt: InterruptToken,
          maxResponseBytes: Int, deadline: Date? = nil) {
@@ -209,5 +207,45 @@ final class Transport: @unchecked Sendable {
             onAttempt?(method, path, nil, elapsed(), TransportFailure.describe(error, peer: peer.name))
             throw error
         }
+    }
+}
+
+/// What a client reports while its transport sends: progress lines, `-v` and `-vv`. Set
+/// before the first request, only read afterwards (hence `@unchecked Sendable`).
+public final class TransportHooks: @unchecked Sendable {
+    /// Called before each retry wait with the line saying why (progress output).
+    public var onRetry: ((String) -> Void)?
+    /// Called after each attempt: method, path, status (nil: no answer), seconds, and the
+    /// failure's sentence when there was no answer (`-v`).
+    public var onAttempt: ((String, String, Int?, Double, String?) -> Void)?
+    /// AsyncHTTPClient's own log of each request (`-vv`).
+    public var httpLogger: Logger?
+    init() {}
+}
+
+/// A client that sends through a `Transport` (the console's and the Kubernetes client): its
+/// hooks are set on the client, the same way for both.
+public protocol TransportClient: AnyObject {
+    var hooks: TransportHooks { get }
+    /// Requests sent over the wire (every attempt).
+    var requestCount: Int { get }
+}
+
+extension TransportClient {
+    /// Called before each retry wait, with the line saying why (progress output).
+    public var onRetry: ((String) -> Void)? {
+        get { hooks.onRetry }
+        set { hooks.onRetry = newValue }
+    }
+    /// Called after each attempt (`-v`): method, endpoint, status (nil: no answer), seconds,
+    /// and the failure's sentence when there was no answer.
+    public var onRequest: ((String, String, Int?, Double, String?) -> Void)? {
+        get { hooks.onAttempt }
+        set { hooks.onAttempt = newValue }
+    }
+    /// AsyncHTTPClient's own log of each request (`-vv`).
+    public var httpLogger: Logger? {
+        get { hooks.httpLogger }
+        set { hooks.httpLogger = newValue }
     }
 }
