@@ -51,22 +51,18 @@ final class JSONParseTests: XCTestCase {
     }
 
     private func parseError(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> JSONParseError? {
-        do {
-            let value = try JSON.parse(text)
-            XCTFail("parsed \(value) from \(text.debugDescription)", file: file, line: line)
-            return nil
-        } catch let error as JSONParseError {
-            return error
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-            return nil
-        }
+        expectParseError({ try JSON.parse(text) }, shown: " from \(text.debugDescription)", file: file, line: line)
     }
 
     private func parseError(bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> JSONParseError? {
+        expectParseError({ try JSON.parse(bytes: bytes) }, shown: "", file: file, line: line)
+    }
+
+    /// The `JSONParseError` that `parse` throws; a failure when it parses or throws another error.
+    private func expectParseError(_ parse: () throws -> JSON, shown: String, file: StaticString, line: UInt) -> JSONParseError? {
         do {
-            let value = try JSON.parse(bytes: bytes)
-            XCTFail("parsed \(value)", file: file, line: line)
+            let value = try parse()
+            XCTFail("parsed \(value)\(shown)", file: file, line: line)
             return nil
         } catch let error as JSONParseError {
             return error

@@ -67,15 +67,22 @@ final class MonitoringKeysTests: XCTestCase {
         }
     }
 
-    /// A console the old job configured already has bigbang-metrics-sa: with the Big Bang values a
-    /// run takes it over (its password restored), and creates no twistlock-metrics.
-    func testTheOldJobsMetricsUserIsTakenOver() async throws {
+    /// A console the old Big Bang job configured: set up, with its metrics user
+    /// bigbang-metrics-sa (another password than the values').
+    static func consoleTheOldJobConfigured() async throws -> StepHarness {
         let h = try await StepHarness.start()
         _ = try await h.run(only: ["wait", "admin", "license"])
         let (status, _) = try await h.api("POST", "users", [
             "username": "bigbang-metrics-sa", "role": "auditor", "authType": "basic", "password": "Old-J0b-Random-Pa55",
         ])
         XCTAssertEqual(status, 200)
+        return h
+    }
+
+    /// A console the old job configured already has bigbang-metrics-sa: with the Big Bang values a
+    /// run takes it over (its password restored), and creates no twistlock-metrics.
+    func testTheOldJobsMetricsUserIsTakenOver() async throws {
+        let h = try await Self.consoleTheOldJobConfigured()
         let run = try await h.run(values: "monitoring: {enabled: true, password: \(Self.password)}\n", only: Self.steps) { options in
             options.valuesFiles.insert(Self.bigBangValues, at: 1)
         }
@@ -93,12 +100,7 @@ final class MonitoringKeysTests: XCTestCase {
     /// it would restore, writes nothing, and neither the new password nor the report carries it;
     /// a JSON log neither.
     func testThePlanNamesTheOldJobsUserAndKeepsThePasswordOut() async throws {
-        let h = try await StepHarness.start()
-        _ = try await h.run(only: ["wait", "admin", "license"])
-        let (status, _) = try await h.api("POST", "users", [
-            "username": "bigbang-metrics-sa", "role": "auditor", "authType": "basic", "password": "Old-J0b-Random-Pa55",
-        ])
-        XCTAssertEqual(status, 200)
+        let h = try await Self.consoleTheOldJobConfigured()
         try await h.clearRequests()
         for format in [LogFormat.text, .json] {
             let plan = try await h.run(values: "monitoring: {enabled: true, password: \(Self.password)}\n", mode: .plan,
